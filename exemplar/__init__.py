@@ -1,0 +1,17 @@
+"""exemplar: reference-based photo colorization (Gray2ColorNet-style) in TensorFlow / Keras 3.
+
+Importing the package is cheap: TensorFlow is imported only when a colorizer is used.
+"""
+
+__version__ = "0.1.0"
+
+
+def colorize(target, reference=None, **kwargs):
+    """Colorize ``target`` (path or array) from ``reference`` (path, array or list of them).
+
+    Returns an sRGB ``np.ndarray`` of the target's size (uint8, or uint16 for 16-bit input)
+    whose CIE L equals the target's. See :func:`exemplar.api.colorize` for the options.
+    """
+    from exemplar.api import colorize as _colorize
+
+    return _colorize(target, reference, **kwargs)

@@ -1,0 +1,23 @@
+"""The ``exemplar`` command: a click group whose subcommands live in ``exemplar/commands/``.
+
+Each subcommand module imports only click at module level, so ``exemplar --help`` and
+``exemplar CMD --help`` are instant; TensorFlow is imported inside the command bodies.
+"""
+
+import click
+
+from exemplar import __version__
+from exemplar.commands.batch import batch
+from exemplar.commands.colorize import colorize
+from exemplar.commands.demo import demo
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="exemplar")
+def main():
+    """Reference-based photo colorization: give a black-and-white photo and a colour reference."""
+
+
+main.add_command(colorize)
+main.add_command(batch)
+main.add_command(demo)

@@ -1,0 +1,251 @@
+"""CIE Lab (D65) colour science, defined once for numpy/OpenCV and for TensorFlow.
+
+Conventions used everywhere in exemplar:
+- sRGB is float in [0, 1] (or uint8/uint16 at the I/O boundary only).
+- Lab is float with L in [0, 100] and a, b roughly in [-110, 110] (OpenCV's float convention).
+- Networks see normalised values: ``L/50 - 1`` in [-1, 1] and ``ab/110`` in about [-1, 1].
+
+The numpy path uses OpenCV (fast, well tested); the TensorFlow path re-implements the same
+formulas so that the tf.data pipeline and the training losses can run in-graph. Tests check the
+two agree.
+"""
+
+import concurrent.futures
+import functools
+
+import numpy as np
+
+# Normalisation constants: the only place they are defined.
+L_CENTER = 50.0  # L/50 - 1 maps [0, 100] -> [-1, 1]
+AB_SCALE = 110.0  # ab/110 maps the sRGB gamut (|a|,|b| <= ~108) into [-1, 1]
+
+# D65 reference white (CIE 1931 2-degree observer), as OpenCV uses it.
+_WHITE_D65 = (0.950456, 1.0, 1.088754)
+# Linear sRGB -> XYZ (D65), rows X, Y, Z.
+_RGB_TO_XYZ = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_EPS = 0.008856  # (6/29)^3: where the Lab cube root becomes linear
+_KAPPA = 903.3  # 116 * 7.787: slope of L in the linear part
+
+
+# --------------------------------------------------------------------------- numpy / OpenCV
+
+
+def rgb_to_lab(rgb):
+    """(..., 3) sRGB float in [0, 1] -> Lab float32, L in [0, 100] (exact CIE formulas)."""
+    linear = _srgb_to_linear_np(np.asarray(rgb, dtype=np.float32))
+    xyz = (linear @ np.asarray(_RGB_TO_XYZ, np.float32).T) / np.asarray(_WHITE_D65, np.float32)
+    f = np.where(xyz > _EPS, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
+    lab = np.empty_like(xyz)
+    lab[..., 0] = _y_to_l_np(xyz[..., 1])
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def lab_to_linear_rgb(lab):
+    """(..., 3) Lab -> linear RGB float32, NOT clipped (values outside [0, 1] are out of gamut)."""
+    lab = np.asarray(lab, dtype=np.float32)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, (f - 16.0 / 116.0) / 7.787) * np.asarray(_WHITE_D65, np.float32)
+    return xyz @ np.linalg.inv(np.asarray(_RGB_TO_XYZ, np.float64)).T.astype(np.float32)
+
+
+def lab_to_rgb(lab):
+    """(..., 3) Lab float -> sRGB float32, clipped to [0, 1]."""
+    return np.clip(_linear_to_srgb_np(np.clip(lab_to_linear_rgb(lab), 0.0, 1.0)), 0.0, 1.0)
+
+
+def rgb_to_l(rgb):
+    """(H, W, 3) sRGB float in [0, 1] -> (H, W) L in [0, 100], without computing a and b."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    linear = _srgb_to_linear_np(rgb)
+    y = linear @ np.asarray(_RGB_TO_XYZ[1], np.float32)
+    return _y_to_l_np(y)
+
+
+def l_to_grey_rgb(l):
+    """(H, W) L in [0, 100] -> (H, W) sRGB grey level in [0, 1] (a = b = 0)."""
+    l = np.asarray(l, dtype=np.float32)
+    fy = (l + 16.0) / 116.0
+    y = np.where(l > _KAPPA * _EPS, fy**3, l / _KAPPA)
+    return np.clip(_linear_to_srgb_np(y), 0.0, 1.0)
+
+
+def normalize_l(l):
+    """L in [0, 100] -> [-1, 1]."""
+    return l / L_CENTER - 1.0
+
+
+def normalize_ab(ab):
+    """ab in about [-110, 110] -> about [-1, 1]."""
+    return ab / AB_SCALE
+
+
+def denormalize_l(l_norm):
+    return (l_norm + 1.0) * L_CENTER
+
+
+def denormalize_ab(ab_norm):
+    return ab_norm * AB_SCALE
+
+
+def chroma(lab):
+    """Per-pixel chroma sqrt(a^2 + b^2) of a (..., 3) Lab array."""
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def _srgb_to_linear_np(c):
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _linear_to_srgb_np(c):
+    c = np.maximum(c, 0.0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def _y_to_l_np(y):
+    return np.where(y > _EPS, 116.0 * np.cbrt(y) - 16.0, _KAPPA * y).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- TensorFlow
+
+
+def tf_rgb_to_lab(rgb):
+    """(..., 3) sRGB float in [0, 1] -> Lab float32 (L in [0, 100]); differentiable."""
+    import tensorflow as tf
+
+    rgb = tf.convert_to_tensor(rgb, tf.float32)
+    linear = tf.where(rgb <= 0.04045, rgb / 12.92, tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4))
+    xyz = tf.linalg.matvec(tf.constant(_RGB_TO_XYZ, tf.float32), linear)  # (..., 3)
+    xyz = xyz / tf.constant(_WHITE_D65, tf.float32)
+    f = tf.where(xyz > _EPS, tf.pow(tf.maximum(xyz, _EPS), 1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
+    fx, fy, fz = tf.unstack(f, axis=-1)
+    y = xyz[..., 1]
+    l = tf.where(y > _EPS, 116.0 * fy - 16.0, _KAPPA * y)
+    return tf.stack([l, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def tf_lab_to_rgb(lab):
+    """(..., 3) Lab -> sRGB float32 clipped to [0, 1]; differentiable inside the gamut."""
+    import tensorflow as tf
+
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    l, a, b = tf.unstack(lab, axis=-1)
+    fy = (l + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = fy - b / 200.0
+    f = tf.stack([fx, fy, fz], axis=-1)
+    delta = 6.0 / 29.0
+    xyz = tf.where(f > delta, f**3, (f - 16.0 / 116.0) / 7.787)
+    xyz = xyz * tf.constant(_WHITE_D65, tf.float32)
+    xyz_to_rgb = tf.linalg.inv(tf.constant(_RGB_TO_XYZ, tf.float64))
+    linear = tf.linalg.matvec(tf.cast(xyz_to_rgb, tf.float32), xyz)
+    linear = tf.clip_by_value(linear, 0.0, 1.0)
+    srgb = tf.where(linear <= 0.0031308, 12.92 * linear, 1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1 / 2.4) - 0.055)
+    return tf.clip_by_value(srgb, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- full-resolution paths
+# A 6000x4000 photo is 24 megapixels: pow() over 72M floats costs seconds, so the full-size paths
+# use lookup tables and work in row strips on both cores (numpy releases the GIL).
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_to_linear_lut():
+    """65536-entry table: sRGB value k/65535 -> linear. Exact for 8-bit (k = v*257) and 16-bit."""
+    return _srgb_to_linear_np(np.arange(65536, dtype=np.float32) / 65535.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _linear_to_srgb_lut():
+    """65536-entry table: linear k/65535 -> sRGB; its error (< 1e-4 after the cube-root-like
+    curve is sampled this finely) is far below one 8-bit step."""
+    return _linear_to_srgb_np(np.arange(65536, dtype=np.float32) / 65535.0)
+
+
+def _strips(height, rows=256):
+    return [slice(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+
+def _parallel(fn, height):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(fn, _strips(height)))
+
+
+def rgb_to_l_fast(rgb):
+    """(H, W, 3) sRGB float in [0, 1] that came from 8- or 16-bit data -> (H, W) L in [0, 100].
+
+    Same values as :func:`rgb_to_l` (exact for 8/16-bit input) but uses a table and both cores.
+    """
+    lut = _srgb_to_linear_lut()
+    weights = np.asarray(_RGB_TO_XYZ[1], np.float32)
+    out = np.empty(rgb.shape[:2], np.float32)
+
+    def strip(s):
+        index = np.rint(rgb[s] * 65535.0).astype(np.uint16)
+        out[s] = _y_to_l_np(lut[index] @ weights)
+
+    _parallel(strip, rgb.shape[0])
+    return out
+
+
+def _lab_to_linear_2d(l, ab):
+    """(h, w) L and (h, w, 2) ab -> (h, w, 3) linear RGB, unclipped. Same maths as
+    :func:`lab_to_linear_rgb`, per channel and with OpenCV's SIMD 3x3 transform (5x faster)."""
+    import cv2
+
+    white = np.asarray(_WHITE_D65, np.float32)
+
+    def f_inverse(f):
+        return np.where(f > 6.0 / 29.0, f * f * f, (f - 16.0 / 116.0) / 7.787)
+
+    fy = (l + 16.0) / 116.0
+    y = np.where(l > _KAPPA * _EPS, fy * fy * fy, l / _KAPPA)
+    x = f_inverse(fy + ab[..., 0] / 500.0) * white[0]
+    z = f_inverse(fy - ab[..., 1] / 200.0) * white[2]
+    xyz_to_rgb = np.linalg.inv(np.asarray(_RGB_TO_XYZ, np.float64)).astype(np.float32)
+    return cv2.transform(cv2.merge([x.astype(np.float32), y.astype(np.float32), z.astype(np.float32)]), xyz_to_rgb)
+
+
+def _out_of_gamut(linear):
+    """(h, w, 3) linear RGB -> (h, w) bool: some channel outside [0, 1] (with a 1e-4 margin)."""
+    import cv2
+
+    return cv2.inRange(linear, (-1e-4,) * 3, (1.0 + 1e-4,) * 3) == 0
+
+
+def lab_to_rgb_keep_l(l, ab, iterations=7):
+    """Compose full-size L (H, W) and ab (H, W, 2) into sRGB float32 (H, W, 3) in [0, 1].
+
+    Plain clipping of out-of-gamut colours changes their luminance; here the chroma of such
+    pixels is scaled down (bisection on the ab scale factor) until the colour fits, so converting
+    the result back to Lab gives the input L (to within output quantisation).
+    """
+    lut = _linear_to_srgb_lut()
+    out = np.empty(l.shape + (3,), np.float32)
+
+    def strip(s):
+        l_s, ab_s = l[s], ab[s].astype(np.float32)
+        linear = _lab_to_linear_2d(l_s, ab_s)
+        rows, cols = np.nonzero(_out_of_gamut(linear))
+        if rows.size:
+            l_bad = l_s[rows, cols][:, None]  # (N, 1): a 1-pixel-wide image for the 2-D helpers
+            ab_bad = ab_s[rows, cols][:, None]  # (N, 1, 2)
+            lo = np.zeros((rows.size, 1, 1), np.float32)  # scale known to fit (grey always fits)
+            hi = np.ones((rows.size, 1, 1), np.float32)  # scale known not to fit
+            for _ in range(iterations):
+                mid = (lo + hi) / 2
+                fits = ~_out_of_gamut(_lab_to_linear_2d(l_bad, ab_bad * mid))[..., None]
+                lo = np.where(fits, mid, lo)
+                hi = np.where(fits, hi, mid)
+            linear[rows, cols] = _lab_to_linear_2d(l_bad, ab_bad * lo)[:, 0]
+        index = np.rint(np.clip(linear, 0.0, 1.0) * 65535.0).astype(np.uint16)
+        out[s] = lut[index]
+
+    _parallel(strip, l.shape[0])
+    return out

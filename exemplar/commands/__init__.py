@@ -1,0 +1,1 @@
+"""Subcommands of the ``exemplar`` CLI, one module each (click only at import time)."""
