@@ -1,0 +1,96 @@
+"""The CLI through click's CliRunner: outputs, refusals, batch reporting, instant --help."""
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from exemplar.cli import main
+
+
+@pytest.fixture
+def pair(tmp_path, photo_rgb):
+    """A grey target and a colour reference written as files; returns their paths."""
+    target, reference = tmp_path / "old.png", tmp_path / "ref.jpg"
+    cv2.imwrite(str(target), np.round(photo_rgb.mean(axis=2) * 255).astype(np.uint8))
+    cv2.imwrite(str(reference), np.round(photo_rgb[:, ::-1, ::-1] * 255).astype(np.uint8))
+    return target, reference
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_help_does_not_import_tensorflow():
+    code = "import sys; from exemplar.cli import main; assert 'tensorflow' not in sys.modules, 'tf imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    for command in ([], ["colorize"], ["batch"], ["demo"]):
+        result = _run(*command, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_colorize_writes_and_refuses_to_overwrite(pair, tmp_path):
+    target, reference = pair
+    out = tmp_path / "out.png"
+    result = _run("colorize", target, "-r", reference, "-o", out, "--size", 64)
+    assert result.exit_code == 0, result.output
+    written = cv2.imread(str(out))
+    assert written.shape == (48, 64, 3)
+    before = out.read_bytes()
+    again = _run("colorize", target, "-r", reference, "-o", out, "--size", 64)
+    assert again.exit_code != 0 and "already exists" in again.output
+    assert out.read_bytes() == before
+    assert _run("colorize", target, "-r", reference, "-o", out, "--size", 64, "--overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "text_as_png", "truncated_jpeg", "tiny", "huge_header"])
+def test_bad_target_gives_clear_error_and_no_output(kind, bad_files, pair, tmp_path):
+    _, reference = pair
+    out = tmp_path / "out.png"
+    result = _run("colorize", bad_files[kind], "-r", reference, "-o", out, "--size", 64)
+    assert result.exit_code == 1
+    assert str(bad_files[kind]) in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_grey_reference_is_refused(pair, tmp_path):
+    target, _ = pair
+    out = tmp_path / "out.png"
+    result = _run("colorize", target, "-r", target, "-o", out, "--size", 64)
+    assert result.exit_code == 1 and "no colour" in result.output and str(target) in result.output
+    assert not out.exists()
+
+
+def test_batch_keeps_going_and_reports_failed_rows(pair, tmp_path):
+    target, reference = pair
+    (tmp_path / "done.png").write_bytes(b"keep me")
+    csv = tmp_path / "pairs.csv"
+    csv.write_text(
+        "target,reference,output\n"
+        f"{target.name},{reference.name},a.png\n"  # relative to the CSV's folder
+        f"nothing.png,{reference},b.png\n"  # missing target
+        f"{target},{reference},done.png\n"  # output exists: skipped
+    )
+    result = _run("batch", csv, "--size", 64)
+    assert result.exit_code == 1
+    assert "1 colorized, 1 skipped" in result.output and "1 failed" in result.output
+    assert "row 3" in result.output and "nothing.png" in result.output
+    assert (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
+    assert (tmp_path / "done.png").read_bytes() == b"keep me"
+
+
+def test_batch_rejects_a_csv_without_the_columns(tmp_path):
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("image,output\na.png,b.png\n")
+    result = _run("batch", csv)
+    assert result.exit_code == 1 and "missing column(s) reference, target" in result.output
+
+
+def test_demo_runs_offline(tmp_path):
+    out = tmp_path / "demo.jpg"
+    result = _run("demo", "-o", out, "--size", 128)
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(out)).shape == (300, 451, 3)

@@ -1,0 +1,67 @@
+"""The whole job through the Python API: size, luminance, alpha, bit depth, warnings, errors."""
+
+import numpy as np
+import pytest
+
+import exemplar
+from exemplar.color import rgb_to_lab
+from exemplar.colorizer import Colorizer, ExemplarWarning
+from exemplar.errors import ExemplarError, ImageError
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return Colorizer(size=64)
+
+
+@pytest.fixture
+def reference(photo_rgb):
+    return photo_rgb[:, ::-1]
+
+
+def _l(image):
+    image = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 65535.0)
+    return rgb_to_lab(image[..., :3])[..., 0]
+
+
+def test_output_keeps_size_and_luminance(colorizer, photo_grey, reference):
+    grey8 = np.round(photo_grey * 255).astype(np.uint8)  # (48, 64)
+    out = exemplar.colorize(grey8, reference, colorizer=colorizer)
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint8
+    target_l = _l(np.repeat(grey8[..., None], 3, axis=-1))
+    assert np.abs(_l(out) - target_l).max() < 0.6  # 8-bit rounding of the output
+    assert np.hypot(*np.moveaxis(rgb_to_lab(out / 255.0)[..., 1:], -1, 0)).mean() > 3  # it has colour
+
+
+def test_sixteen_bit_and_alpha_are_kept(colorizer, photo_grey, reference):
+    grey16 = np.round(photo_grey * 65535).astype(np.uint16)
+    alpha = np.linspace(0, 65535, 64, dtype=np.uint16)[None].repeat(48, axis=0)
+    rgba = np.dstack([grey16, grey16, grey16, alpha])
+    out = exemplar.colorize(rgba, reference, colorizer=colorizer)
+    assert out.shape == (48, 64, 4) and out.dtype == np.uint16
+    np.testing.assert_array_equal(out[..., 3], alpha)
+
+
+def test_colour_target_warns_and_uses_its_luminance(colorizer, photo_rgb, reference):
+    with pytest.warns(ExemplarWarning, match="only its luminance"):
+        out = colorizer.colorize(photo_rgb, [reference])
+    assert np.abs(rgb_to_lab(out)[..., 0] - rgb_to_lab(photo_rgb)[..., 0]).max() < 0.1
+
+
+def test_strength_zero_gives_the_grey_input(colorizer, photo_grey, reference):
+    out = colorizer.colorize(photo_grey, [reference], strength=0.0)
+    assert np.abs(rgb_to_lab(out)[..., 1:]).max() < 0.5
+
+
+def test_grey_reference_is_refused(colorizer, photo_grey):
+    with pytest.raises(ImageError, match="reference has no colour"):
+        colorizer.colorize(photo_grey, [photo_grey])
+
+
+def test_bad_options_are_refused(colorizer, photo_grey, reference):
+    with pytest.raises(ExemplarError, match="strength"):
+        colorizer.colorize(photo_grey, [reference], strength=2.0)
+    with pytest.raises(ExemplarError, match="at least one"):
+        colorizer.colorize(photo_grey, [])
+    with pytest.raises(ExemplarError, match="unknown method"):
+        Colorizer(method="magic")
