@@ -1,0 +1,156 @@
+"""``python -m data_prep``: prepare training data (shard a folder, export Places365, inspect).
+
+Only click is imported at module level so ``--help`` is instant; TensorFlow loads in the commands.
+"""
+
+import click
+
+from exemplar.errors import ExemplarError
+
+
+def _run(work):
+    """Run ``work()``; a user error (bad file, bad option) becomes a click error (exit code 1)."""
+    try:
+        return work()
+    except ExemplarError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Prepare photos for training the exemplar colorizer."""
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--shards", default=8, show_default=True, help="Number of TFRecord files to write.")
+@click.option(
+    "--size", default=384, show_default=True, help="Shrink photos so the shorter side is at most this many pixels."
+)
+@click.option("--classes", default=None, help="Comma-separated class (sub-folder) names to keep; default all.")
+@click.option("--limit", type=int, default=None, help="At most this many photos per class (a seeded random sample).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the class sample and of the shard order.")
+@click.option(
+    "--grey-threshold", default=4.0, show_default=True, help="Skip photos whose mean Lab chroma is below this."
+)
+@click.option("--quality", default=95, show_default=True, help="JPEG quality of the stored photos.")
+def shard(src, out_dir, shards, size, classes, limit, seed, grey_threshold, quality):
+    """Shard the image folder SRC (sub-folder = class) into TFRecords in OUT_DIR."""
+
+    def work():
+        from data_prep import sources, tfrecords
+
+        records, class_names = sources.image_folder(src, classes=classes, limit=limit, seed=seed)
+        click.echo(f"{len(records)} photos, {len(class_names)} classes in {src}")
+        report = tfrecords.write_shards(
+            records,
+            class_names,
+            out_dir,
+            num_shards=shards,
+            size=size,
+            grey_threshold=grey_threshold,
+            quality=quality,
+            seed=seed,
+            relative_to=src,
+        )
+        click.echo(report.summary())
+
+    _run(work)
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="TFDS data_dir holding (or to hold) places365_small.",
+)
+@click.option(
+    "--manual-dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder with the official Places365 archives: prepare data_dir from them first (data_prep/README.md).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Write the chosen photos as TFRecord shards here.",
+)
+@click.option(
+    "--split",
+    default="train",
+    show_default=True,
+    type=click.Choice(["train", "validation", "test"]),
+    help="Which split to read.",
+)
+@click.option(
+    "--classes",
+    default=None,
+    help="Comma-separated Places365 class names to keep, e.g. 'beach,forest/broadleaf'; default all 365.",
+)
+@click.option("--limit", type=int, default=None, help="At most this many photos per class.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the file order (and so of the --limit choice).")
+@click.option("--shards", default=8, show_default=True, help="Number of TFRecord files to write with --out.")
+@click.option("--size", default=256, show_default=True, help="Shorter side (at most) of the stored photos with --out.")
+@click.option(
+    "--grey-threshold", default=4.0, show_default=True, help="Skip photos whose mean Lab chroma is below this."
+)
+def places365(data_dir, manual_dir, out_dir, split, classes, limit, seed, shards, size, grey_threshold):
+    """Prepare and/or export a subset of Places365 (tensorflow-datasets places365_small)."""
+
+    def work():
+        from data_prep import sources, tfrecords
+
+        if manual_dir is not None:
+            click.echo(f"preparing places365_small in {data_dir} from {manual_dir} (reads ~31 GB once)")
+            sources.prepare_places365(data_dir, manual_dir)
+        dataset, class_names = sources.places365(
+            data_dir, split=split, classes=classes, limit=limit, seed=seed
+        )
+        if out_dir is None:
+            click.echo(f"places365_small {split}: {len(class_names)} classes ready; add --out DIR to export shards")
+            return
+        report = tfrecords.write_shards(
+            dataset, class_names, out_dir, num_shards=shards, size=size, grey_threshold=grey_threshold
+        )
+        click.echo(report.summary())
+
+    _run(work)
+
+
+@main.command()
+@click.argument("location", type=click.Path(exists=True))
+@click.option(
+    "--grey-threshold", default=4.0, show_default=True, help="Mean Lab chroma below which a photo counts as near-grey."
+)
+def inspect(location, grey_threshold):
+    """Count the photos per class of a shard folder, or scan an image folder for bad photos."""
+
+    def work():
+        from pathlib import Path
+
+        from data_prep import sources, tfrecords
+
+        if any(Path(location).glob(f"*{tfrecords.SHARD_SUFFIX}")):
+            info = tfrecords.read_info(location)
+            counts = {}
+            for example in tfrecords.read_shards(location).as_numpy_iterator():
+                label = int(example["label"])
+                name = info["class_names"][label] if label >= 0 else "unlabelled"
+                counts[name] = counts.get(name, 0) + 1
+            click.echo(f"{sum(counts.values())} photos in {len(info['shards'])} shards")
+            for name, count in sorted(counts.items()):
+                click.echo(f"  {name}: {count}")
+            return
+        records, class_names = sources.image_folder(location)
+        click.echo(f"{len(records)} photos, {len(class_names)} classes: {', '.join(class_names)}")
+        click.echo(sources.scan_images(records, grey_threshold=grey_threshold).summary())
+
+    _run(work)
+
+
+if __name__ == "__main__":
+    main()
