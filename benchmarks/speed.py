@@ -1,0 +1,108 @@
+"""Colorization speed: a 512x512 target + reference pair and a 6000x4000 (24 MP) target.
+
+The colorizer is loaded once (its load time is printed apart), warmed up on the small pair so
+that graph tracing is not timed, then:
+- small: a 512x512 target with a 512x512 reference, the median of ``--runs`` runs;
+- big: a 6000x4000 target with a 512x512 reference, the median of ``--big-runs`` runs.
+Targets and reference are written as JPEG files first and passed by path, so the timings cover
+what ``exemplar colorize`` does: decoding, colorizing, composing the full-size output (not
+writing it). Peak memory: run one case alone under ``/usr/bin/time -v`` (maximum resident set):
+
+    python benchmarks/speed.py [--only small|big] [--method match] [--size 256] [--runs 5]
+    /usr/bin/time -v python benchmarks/speed.py --only big
+
+The photos are cut from ../shared/data/val/bsds (``--data`` to change the data root, ``--image``
+for another photo); without them a synthetic image is used.
+"""
+
+import argparse
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
+
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
+BIG = (4000, 6000)  # (H, W): a 24 MP camera photo, landscape
+
+
+def source_photo(image, data):
+    """(H, W, 3) uint8 BGR photo to cut the test images from: ``image``, a BSDS photo or synthetic."""
+    candidates = [image] if image is not None else sorted((data / "val" / "bsds").glob("*.jpg"))[:2]
+    for path in candidates:
+        photo = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if photo is not None:
+            return photo
+    y, x = np.mgrid[0:321, 0:481].astype(np.float32)  # smooth colour gradients with some texture
+    bgr = np.stack([x / 480, y / 320, 0.5 + 0.4 * np.sin(x / 9 + y / 13)], axis=-1)
+    return (bgr * 255).astype(np.uint8)
+
+
+def write_jpeg(path, bgr, shape):
+    """Resize ``bgr`` (or grey) to (H, W) = ``shape``, save as JPEG quality 95 -> the path as str."""
+    resized = cv2.resize(bgr, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    if not cv2.imwrite(str(path), resized, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+        raise SystemExit(f"cannot write {path}")
+    return str(path)
+
+
+def timed(colorizer, target, reference, runs):
+    """Median and all wall-clock seconds of ``runs`` colorizations."""
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        colorizer.colorize(target, references=[reference])
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["small", "big"], default=None, help="run one case only (default: both)")
+    parser.add_argument("--method", default="match", help="colorizer method (default match)")
+    parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of the small pair (default 5)")
+    parser.add_argument("--big-runs", type=int, default=1, help="timed runs of the big target (default 1)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed small runs first (default 1)")
+    parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
+    parser.add_argument("--image", type=pathlib.Path, default=None, help="photo to cut the test images from")
+    args = parser.parse_args()
+
+    photo = source_photo(args.image, args.data)
+    with tempfile.TemporaryDirectory(prefix="exemplar-speed-") as tmp:
+        tmp = pathlib.Path(tmp)
+        # Targets are black-and-white JPEGs, as in real use; the reference is the mirrored colour
+        # photo: the right colours, but not the same pixels as the target.
+        grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)  # (H, W) uint8
+        small = write_jpeg(tmp / "small.jpg", grey, (512, 512))
+        reference = write_jpeg(tmp / "reference.jpg", photo[:, ::-1], (512, 512))
+        big = write_jpeg(tmp / "big.jpg", grey, BIG) if args.only != "small" else None
+        del photo, grey
+
+        from exemplar.colorizer import Colorizer
+
+        start = time.perf_counter()
+        colorizer = Colorizer(method=args.method, size=args.size)
+        print(f"method {args.method}, size {args.size}")
+        print(f"load:            {time.perf_counter() - start:.2f} s")
+        for _ in range(args.warmup):
+            colorizer.colorize(small, references=[reference])
+
+        if args.only != "big":
+            median, seconds = timed(colorizer, small, reference, args.runs)
+            runs = ", ".join(f"{s:.2f}" for s in seconds)
+            print(f"512x512 pair:    {median:.3f} s  (median of {len(seconds)}: {runs})")
+        if args.only != "small":
+            median, seconds = timed(colorizer, big, reference, args.big_runs)
+            runs = ", ".join(f"{s:.2f}" for s in seconds)
+            print(f"{BIG[1]}x{BIG[0]} target: {median:.3f} s  (median of {len(seconds)}: {runs})")
+
+
+if __name__ == "__main__":
+    main()
