@@ -169,6 +169,12 @@ def _linear_to_srgb_lut():
     return _linear_to_srgb_np(np.arange(65536, dtype=np.float32) / 65535.0)
 
 
+@functools.lru_cache(maxsize=1)
+def _grey_to_l_lut():
+    """65536-entry table: grey sRGB level k/65535 -> L (for R = G = B, Y is the linear level)."""
+    return _y_to_l_np(_srgb_to_linear_lut())
+
+
 def _strips(height, rows=256):
     return [slice(y, min(y + rows, height)) for y in range(0, height, rows)]
 
@@ -186,8 +192,13 @@ def rgb_to_l_fast(rgb):
     lut = _srgb_to_linear_lut()
     weights = np.asarray(_RGB_TO_XYZ[1], np.float32)
     out = np.empty(rgb.shape[:2], np.float32)
+    grey = np.array_equal(rgb[::97, ::89, 0], rgb[::97, ::89, 1]) and np.array_equal(rgb[..., 0], rgb[..., 1]) \
+        and np.array_equal(rgb[..., 1], rgb[..., 2])
 
     def strip(s):
+        if grey:  # black-and-white photos, the usual target: one channel, L straight from a table
+            out[s] = _grey_to_l_lut()[np.rint(rgb[s, :, 0] * 65535.0).astype(np.uint16)]
+            return
         index = np.rint(rgb[s] * 65535.0).astype(np.uint16)
         out[s] = _y_to_l_np(lut[index] @ weights)
 

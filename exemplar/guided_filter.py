@@ -38,14 +38,13 @@ def guided_upsample(guide_low, source_low, guide_high, radius=4, eps=1e-3):
     """Upsample ``source_low`` (h, w, C) to the size of ``guide_high`` (H, W), following its edges.
 
     guide_low: (h, w) and guide_high: (H, W), the same image (e.g. L/100) at both sizes.
-    Returns (H, W, C) float32. Memory at full size: the two coefficient maps and the output.
+    Returns (H, W, C) float32. Memory at full size: the output and one upsampled coefficient map.
     """
     a, b = guided_filter_coefficients(guide_low, source_low, radius, eps)
     height, width = guide_high.shape
-    channels = source_low.shape[-1]
-    out = np.empty((height, width, channels), np.float32)
-    for c in range(channels):  # per channel keeps the full-size temporaries to one plane
-        a_up = cv2.resize(a[..., c], (width, height), interpolation=cv2.INTER_LINEAR)
-        b_up = cv2.resize(b[..., c], (width, height), interpolation=cv2.INTER_LINEAR)
-        out[..., c] = cv2.multiply(a_up, guide_high.astype(np.float32)) + b_up
+    size = (width, height)
+    # In place on the upsampled A: out = A_up * guide + B_up, with no other full-size temporaries.
+    out = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
+    out *= guide_high[..., None]
+    out += cv2.resize(b, size, interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
     return out
