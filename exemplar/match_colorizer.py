@@ -12,6 +12,7 @@ the network (``exemplar.correspondence``).
 import cv2
 import keras
 import numpy as np
+import tensorflow as tf
 
 from exemplar.correspondence import center_and_normalize, cosine_attention
 
@@ -62,12 +63,17 @@ class MatchColorizer:
 
             encoder = EfficientNetLite0(weights="imagenet")
         self.encoder = encoder
+        # One graph for every image size: Keras' predict would retrace for each new shape (~2 s).
+        self._encode = tf.function(
+            lambda image: encoder(image, training=False),
+            input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32)],
+        )
         self.temperature = temperature
         self.confidence = confidence
 
     def features(self, l):
         """(h, w) L, h and w multiples of 32 -> (h/8 * w/8, C) features, each level unit-norm."""
-        out = self.encoder.predict_on_batch(encoder_input(l))
+        out = self._encode(encoder_input(l))
         h8, w8 = out["stride8"].shape[1:3]
         levels = []
         for key in ("stride8", "stride16", "stride32"):
@@ -110,6 +116,14 @@ class MatchColorizer:
         trust = cv2.resize(trust, (width, height), interpolation=cv2.INTER_LINEAR)[..., None]
         fallback = luminance_conditioned_ab(target_l, reference_labs)
         return (trust * warped + (1.0 - trust) * fallback).astype(np.float32)
+
+    def predict_ab_palette(self, target_l, palette):
+        """target_l: (h, w) L in [0, 100]; palette: :class:`exemplar.palette.Palette` -> (h, w, 2) ab.
+
+        No semantic reference: the palette's colours go to the target's tones by luminance
+        (:meth:`Palette.assign_ab`), dark colours to dark regions.
+        """
+        return palette.assign_ab(target_l)
 
 
 def _to_stride(image, stride):
