@@ -10,6 +10,8 @@ from exemplar import __version__
 from exemplar.commands.batch import batch
 from exemplar.commands.colorize import colorize
 from exemplar.commands.demo import demo
+from exemplar.commands.evaluate import evaluate
+from exemplar.commands.restyle import restyle
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +23,5 @@ def main():
 main.add_command(colorize)
 main.add_command(batch)
 main.add_command(demo)
+main.add_command(evaluate)
+main.add_command(restyle)

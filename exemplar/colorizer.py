@@ -60,13 +60,15 @@ class Colorizer:
 
         self.method = MatchColorizer()
 
-    def colorize(self, target, references=(), strength=1.0):
+    def colorize(self, target, references=(), strength=1.0, palette=None):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
-        return self.run(target, references, strength=strength).rgb
+        return self.run(target, references, strength=strength, palette=palette).rgb
 
-    def run(self, target, references=(), strength=1.0):
-        """Colorize ``target`` (path or array) from ``references`` (paths or arrays).
+    def run(self, target, references=(), strength=1.0, palette=None):
+        """Colorize ``target`` (path or array) from ``references`` (paths or arrays) or a palette.
 
+        palette: an :class:`exemplar.palette.Palette` or its text (``"sepia"``, ``"#2a6f97 #f4a261"``)
+          used instead of references.
         strength in [0, 1] blends from the grey input (0) to the full colorization (1).
         Raises :class:`ImageError` for unusable files, :class:`ExemplarError` for bad options.
         """
@@ -74,8 +76,14 @@ class Colorizer:
             raise ExemplarError(f"strength must be between 0 and 1, got {strength}")
         if isinstance(references, (str, np.ndarray)) or hasattr(references, "__fspath__"):
             references = [references]
-        if not references:
-            raise ExemplarError("give at least one colour reference")
+        if isinstance(palette, str):
+            from exemplar.palette import parse_palette
+
+            palette = parse_palette(palette)
+        if palette is not None and references:
+            raise ExemplarError("the match method takes colour references or a palette, not both")
+        if not references and palette is None:
+            raise ExemplarError("give at least one colour reference or a palette")
         image = read_image(target, max_pixels=self.max_pixels)
         if not image.is_grey:
             warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=2)
@@ -83,8 +91,11 @@ class Colorizer:
 
         l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
         l_work = _resize_short_side(l_full, self.size)  # (h, w)
-        ab_work = self.method.predict_ab(l_work, reference_labs)  # (h, w, 2) ab
-        ab_full = guided_upsample(l_work / 100.0, ab_work, l_full / 100.0, radius=4, eps=1e-3)
+        if palette is not None:
+            ab_work = self.method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
+        else:
+            ab_work = self.method.predict_ab(l_work, reference_labs)  # (h, w, 2) ab
+        ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2
         if strength != 1.0:
             ab_full *= strength
         return Colorized(rgb=lab_to_rgb_keep_l(l_full, ab_full), alpha=image.alpha, bit_depth=image.bit_depth)

@@ -1,23 +1,49 @@
-"""``exemplar colorize``: one target, one or more references, one output file."""
+"""``exemplar colorize``: one target, colour references (given or searched) or a palette, one output file."""
 
 import click
 
-from exemplar.commands.options import colorizer_options, make_colorizer, run_job
+from exemplar.commands.options import (check_outputs, colorizer_options, find_references, load_palette, make_colorizer,
+                                       run_job)
 
 
 @click.command()
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option("-r", "--reference", "references", multiple=True, metavar="IMAGE",
               help="Colour reference photo; repeat to draw colours from several.")
+@click.option("--palette", metavar="COLOURS",
+              help="Colour from a palette instead of references: '#2a6f97:2,#f4a261' (optional :weight) "
+                   "or a built-in name (sepia, autumn, summer, teal-orange, pastel, vintage, forest).")
+@click.option("--palette-from", type=click.Path(dir_okay=False), metavar="IMAGE",
+              help="Colour from the dominant colours of IMAGE instead of references.")
+@click.option("--palette-colours", default=5, show_default=True, type=click.IntRange(1, 32),
+              help="How many dominant colours --palette-from takes.")
+@click.option("--reference-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Pick references from the photos in DIR that look most like TARGET "
+                   "(embeddings are cached in DIR/.exemplar_index.npz).")
+@click.option("--top-k", default=3, show_default=True, type=click.IntRange(1, 32),
+              help="How many references --reference-dir picks.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output image; the format follows the extension (.jpg .png .tif .webp .bmp).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (refused otherwise).")
 @colorizer_options
-def colorize(target, references, output, overwrite, method, size, strength, max_megapixels):
-    """Colorize the black-and-white photo TARGET from colour references.
+def colorize(target, references, palette, palette_from, palette_colours, reference_dir, top_k, output, overwrite,
+             method, size, strength, max_megapixels):
+    """Colorize the black-and-white photo TARGET from colour references or a palette.
 
     The output has TARGET's size and its luminance; only colour is added.
     """
+    if palette is not None and palette_from is not None:
+        raise click.UsageError("give --palette or --palette-from, not both")
+    chosen = load_palette(palette, palette_from, palette_colours)
+    if chosen is not None and (references or reference_dir):
+        raise click.UsageError("give references (-r, --reference-dir) or a palette, not both")
+    if chosen is None and not references and reference_dir is None:
+        raise click.UsageError("give a colour reference (-r), --reference-dir, --palette or --palette-from")
+    check_outputs([output], overwrite)  # before loading models and indexing a folder
     colorizer = make_colorizer(method, size, max_megapixels)
-    run_job(colorizer, target, references, output, overwrite=overwrite, strength=strength)
+    references = list(references)
+    if reference_dir is not None:
+        references += find_references(colorizer, target, reference_dir, top_k, max_megapixels)
+    run_job(colorizer, target, references, output, overwrite=overwrite, strength=strength, palette=chosen)
     click.echo(f"wrote {output}")
+

@@ -31,11 +31,11 @@ def make_colorizer(method, size, max_megapixels):
         raise click.ClickException(str(error)) from error
 
 
-def run_job(colorizer, target, references, output, *, overwrite, strength):
+def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None):
     """Colorize one target into ``output``; user errors become a ClickException (exit 1).
 
     The output path is checked before any work, and written atomically after it, so a failure
-    never leaves a partial file or clobbers an existing one.
+    never leaves a partial file or clobbers an existing one. Returns the :class:`Colorized`.
     """
     import warnings
 
@@ -47,10 +47,69 @@ def run_job(colorizer, target, references, output, *, overwrite, strength):
         check_output_path(output, overwrite)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExemplarWarning)
-            result = colorizer.run(target, list(references), strength=strength)
+            result = colorizer.run(target, list(references), strength=strength, palette=palette)
         for warning in caught:
             click.echo(f"warning: {warning.message}", err=True)
         write_image(output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
     except ExemplarError as error:
         raise click.ClickException(str(error)) from error
+    return result
+
+
+def check_outputs(paths, overwrite):
+    """Refuse unwritable or (without ``overwrite``) existing outputs before any work is done."""
+    from exemplar.errors import ExemplarError
+    from exemplar.image_io import check_output_path
+
+    try:
+        for path in paths:
+            check_output_path(path, overwrite)
+    except ExemplarError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def load_palette(text=None, image=None, colours=5):
+    """A Palette from ``--palette`` text or ``--palette-from`` image (at most one); None for neither."""
+    from exemplar.errors import ExemplarError
+    from exemplar.palette import palette_from_image, parse_palette
+
+    try:
+        if text is not None:
+            return parse_palette(text)
+        if image is not None:
+            return palette_from_image(image, k=colours)
+    except ExemplarError as error:
+        raise click.ClickException(str(error)) from error
+    return None
+
+
+def find_references(colorizer, target, directory, top_k, max_megapixels):
+    """The ``top_k`` references in ``directory`` most like ``target``, printed with their similarity.
+
+    The index is cached in the folder (see :mod:`exemplar.reference_index`); the colorizer's
+    encoder is shared when it has one. Returns a list of paths.
+    """
+    import warnings
+
+    from exemplar.colorizer import ExemplarWarning
+    from exemplar.errors import ExemplarError
+    from exemplar.reference_index import ReferenceIndex
+
+    def progress(done, total):
+        click.echo(f"\rindexing {directory}: {done}/{total}", nl=done == total, err=True)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExemplarWarning)
+            index = ReferenceIndex(directory, encoder=getattr(colorizer.method, "encoder", None),
+                                   max_pixels=int(max_megapixels * 1e6), on_progress=progress)
+            matches = index.search(target, top_k=top_k)
+        for warning in caught:
+            click.echo(f"warning: {warning.message}", err=True)
+    except ExemplarError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"references chosen from {directory} ({len(index.paths)} indexed):")
+    for match in matches:
+        click.echo(f"  {match.similarity:.3f}  {match.path}")
+    return [match.path for match in matches]
 

@@ -1,0 +1,128 @@
+"""``exemplar restyle TARGET``: one photo in several styles, plus a sheet to compare them at a glance."""
+
+import click
+
+from exemplar.commands.options import (check_outputs, colorizer_options, find_references, load_palette, make_colorizer,
+                                       run_job)
+
+
+@click.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("-r", "--reference", "references", multiple=True, metavar="IMAGE",
+              help="A colour reference photo; each one is a style of its own (repeatable).")
+@click.option("--palette", "palettes", multiple=True, metavar="COLOURS",
+              help="A palette style: '#2a6f97:2,#f4a261' (optional :weight) or a built-in name "
+                   "(sepia, autumn, summer, teal-orange, pastel, vintage, forest); repeatable.")
+@click.option("--palette-from", "palette_images", multiple=True, type=click.Path(dir_okay=False), metavar="IMAGE",
+              help="A palette style from the dominant colours of IMAGE (repeatable).")
+@click.option("--palette-colours", default=5, show_default=True, type=click.IntRange(1, 32),
+              help="How many dominant colours --palette-from takes.")
+@click.option("--reference-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="A style from the photos in DIR most like TARGET (together), named 'search'; "
+                   "embeddings are cached in DIR/.exemplar_index.npz.")
+@click.option("--top-k", default=3, show_default=True, type=click.IntRange(1, 32),
+              help="How many references --reference-dir picks for its style.")
+@click.option("--out-dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for <stem>_<style>.png and the sheet <stem>_sheet.png (created if missing).")
+@click.option("--sheet-height", default=256, show_default=True, type=click.IntRange(32, 2048),
+              help="Height in pixels of each panel of the comparison sheet.")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist (refused otherwise).")
+@colorizer_options
+def restyle(target, references, palettes, palette_images, palette_colours, reference_dir, top_k, out_dir,
+            sheet_height, overwrite, method, size, strength, max_megapixels):
+    """Colorize TARGET once per style and write a comparison sheet.
+
+    Styles are any mix of references (-r), palettes (--palette, --palette-from) and a searched
+    reference folder (--reference-dir). Each is written as OUT_DIR/<stem>_<style>.png; the sheet
+    OUT_DIR/<stem>_sheet.png shows the grey input first and then every style, labelled.
+    Exits with status 1 if any style failed (the others are still written).
+    """
+    import re
+    from pathlib import Path
+
+    styles = [(f"ref-{Path(r).stem}", [r], None) for r in references]  # (name, references, palette)
+    for text in palettes:
+        palette = load_palette(text=text)
+        styles.append((palette.name, [], palette))
+    for image in palette_images:
+        palette = load_palette(image=image, colours=palette_colours)
+        styles.append((palette.name, [], palette))
+    if reference_dir is not None:
+        styles.append(("search", None, None))  # its references are searched once the encoder is loaded
+    if not styles:
+        raise click.UsageError("give at least one style: -r, --palette, --palette-from or --reference-dir")
+
+    out_dir = Path(out_dir)
+    stem = Path(target).stem
+    names, taken = [], {"sheet"}
+    for name, _, _ in styles:  # file-safe and unique: two references may share a stem
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "style"
+        unique, count = name, 1
+        while unique in taken:
+            count += 1
+            unique = f"{name}-{count}"
+        taken.add(unique)
+        names.append(unique)
+    outputs = [out_dir / f"{stem}_{name}.png" for name in names]
+    sheet_path = out_dir / f"{stem}_sheet.png"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from error
+    check_outputs(outputs + [sheet_path], overwrite)  # all refused before any work
+
+    grey = _shrink(_grey_input(target, max_megapixels), sheet_height)  # an unreadable target fails here, early
+    colorizer = make_colorizer(method, size, max_megapixels)
+    from exemplar.contact_sheet import SheetPanel, contact_sheet
+
+    panels, failures = [SheetPanel("input (grey)", grey)], []
+    for name, (_, refs, palette), output in zip(names, styles, outputs):
+        label = name
+        try:
+            if refs is None:
+                refs = find_references(colorizer, target, reference_dir, top_k, max_megapixels)
+                label = f"{name}: {', '.join(Path(r).stem for r in refs)}"  # which references were picked
+            result = run_job(colorizer, target, refs, output, overwrite=overwrite, strength=strength, palette=palette)
+        except click.ClickException as error:
+            failures.append(f"style {name}: {error.message}")
+            continue
+        click.echo(f"wrote {output}")
+        swatches = None if palette is None else (palette.rgb, palette.weights)
+        panels.append(SheetPanel(label, _shrink(result.rgb, sheet_height), swatches))
+
+    if len(panels) > 1:
+        from exemplar.errors import ExemplarError
+        from exemplar.image_io import write_image
+
+        try:
+            write_image(sheet_path, contact_sheet(panels, height=sheet_height), overwrite=overwrite)
+            click.echo(f"wrote {sheet_path}")
+        except ExemplarError as error:
+            failures.append(f"sheet: {error}")
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    if failures:
+        raise SystemExit(1)
+
+
+def _grey_input(target, max_megapixels):
+    """The target as the colorizer sees it (its luminance as grey sRGB), for the sheet's first panel."""
+    from exemplar.color import l_to_grey_rgb, rgb_to_l_fast
+    from exemplar.errors import ExemplarError
+    from exemplar.image_io import read_image
+
+    try:
+        image = read_image(target, max_pixels=int(max_megapixels * 1e6))
+    except ExemplarError as error:
+        raise click.ClickException(str(error)) from error
+    return l_to_grey_rgb(rgb_to_l_fast(image.rgb))
+
+
+def _shrink(rgb, height):
+    """Keep only a sheet-sized copy (H, W[, 3]) of each result, so many styles of a big photo fit in memory."""
+    import cv2
+
+    if rgb.shape[0] <= 2 * height:
+        return rgb
+    width = max(1, round(rgb.shape[1] * 2 * height / rgb.shape[0]))
+    return cv2.resize(rgb, (width, 2 * height), interpolation=cv2.INTER_AREA)
