@@ -22,7 +22,7 @@ from exemplar.errors import ExemplarError, ImageError
 from exemplar.guided_filter import guided_upsample
 from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
 
-METHODS = ("match",)
+METHODS = ("match", "net")
 DEFAULT_METHOD = "match"
 DEFAULT_SIZE = 256
 MAX_ASPECT = 4  # the working size's long side is at most 4x its short side (panoramas)
@@ -44,11 +44,12 @@ class Colorized:
 class Colorizer:
     """Load a method's models once, then colorize many targets.
 
-    method: "match" (training-free correspondence).
+    method: "match" (training-free correspondence) or "net" (the trained network).
+    weights: for "net", a folder with ``default.npz``/``default.json`` (None: the shipped model).
     size: working short side in pixels; larger is slower and finer.
     """
 
-    def __init__(self, method=DEFAULT_METHOD, size=DEFAULT_SIZE, max_pixels=DEFAULT_MAX_PIXELS):
+    def __init__(self, method=DEFAULT_METHOD, size=DEFAULT_SIZE, max_pixels=DEFAULT_MAX_PIXELS, weights=None):
         if method not in METHODS:
             raise ExemplarError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
         if size < 64:
@@ -56,9 +57,14 @@ class Colorizer:
         self.method_name = method
         self.size = size
         self.max_pixels = max_pixels
-        from exemplar.match_colorizer import MatchColorizer
+        if method == "net":
+            from exemplar.net_colorizer import NetColorizer
 
-        self.method = MatchColorizer()
+            self.method = NetColorizer(weights)
+        else:
+            from exemplar.match_colorizer import MatchColorizer
+
+            self.method = MatchColorizer()
 
     def colorize(self, target, references=(), strength=1.0, palette=None):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""

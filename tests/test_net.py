@@ -163,9 +163,9 @@ def _net_inputs(height, width, ref_height, ref_width, batch=2, mask=1.0, seed=0)
 @pytest.fixture(scope="module")
 def net():
     net = Gray2ColorNet(encoder=EfficientNetLite0(weights=None), num_classes=5, width=16)
-    # The ab heads start at zero (grey output); give them random kernels so outputs vary.
+    # The ab heads' corrections start at zero; give them random kernels so outputs vary.
     for i, name in enumerate(("ab", "ab_half", "ab_quarter")):
-        kernel = net.get_layer(name).kernel
+        kernel = net.get_layer(f"{name}_delta").kernel
         kernel.assign(np.random.default_rng(i).normal(0.0, 0.3, kernel.shape).astype("float32"))
     return net
 
@@ -227,9 +227,17 @@ def test_net_default_size_fits_budget():
     assert batch_norms and not any(layer.trainable for layer in batch_norms)  # ...but not its BatchNorm
     assert trainable - encoder < 3_000_000  # the colorization part: a few million at most
     assert total * 4 < 25e6  # float32 weights file under 25 MB
-    outputs = net(_net_inputs(32, 32, 32, 32, batch=1))
+    inputs = _net_inputs(32, 32, 32, 32, batch=1)
+    inputs["reference_ab"] = np.broadcast_to(np.float32([0.3, -0.2]), (1, 32, 32, 2)).copy()
+    outputs = net(inputs)
     assert set(outputs) == {"ab", "ab_half", "ab_quarter"}  # no class_logits without classes
-    for value in outputs.values():  # zero-initialised heads: an untrained net predicts grey
+    # Untrained, the net outputs the correspondence result: a one-colour reference warps to that
+    # colour everywhere; without a reference (mask 0) the base is grey.
+    for value in outputs.values():
+        np.testing.assert_allclose(np.asarray(value)[..., 0], 0.3, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(value)[..., 1], -0.2, atol=1e-5)
+    inputs["reference_mask"] = np.zeros((1, 1), np.float32)
+    for value in net(inputs).values():
         np.testing.assert_array_equal(np.asarray(value), 0.0)
 
 

@@ -33,16 +33,18 @@ class SemanticAssignment(keras.layers.Layer):
         self.temperature = temperature
         self.top_k = top_k
         self.hidden = keras.layers.Dense(channels, activation="relu", name="hidden", dtype=self.dtype_policy)
-        self.project = keras.layers.Dense(channels, name="project", dtype=self.dtype_policy)
+        # Zero-initialised: the learned part of the embedding starts empty, so matching starts as
+        # the cosine of the (unit-normalised) encoder features and training adds to it.
+        self.project = keras.layers.Dense(channels, kernel_initializer="zeros", name="project", dtype=self.dtype_policy)
 
     def build(self, target_features_shape, reference_features_shape=None, reference_values_shape=None):
         self.hidden.build(target_features_shape)
         self.project.build(tuple(target_features_shape[:-1]) + (self.channels,))
 
     def _embed(self, features):
-        """(B, h, w, C) -> (B, h*w, channels)."""
-        x = self.project(self.hidden(features))
-        return keras.ops.reshape(x, (keras.ops.shape(x)[0], -1, self.channels))
+        """(B, h, w, C) -> (B, h*w, C + channels): the features themselves plus a learned projection."""
+        x = keras.ops.concatenate([features, self.project(self.hidden(features))], axis=-1)
+        return keras.ops.reshape(x, (keras.ops.shape(x)[0], -1, x.shape[-1]))
 
     def call(self, target_features, reference_features, reference_values):
         shape = keras.ops.shape(target_features)  # (B, h, w, C)

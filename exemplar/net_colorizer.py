@@ -1,0 +1,80 @@
+"""The ``net`` method: the trained Gray2ColorNet-style network at the working size.
+
+Same contract as :class:`exemplar.match_colorizer.MatchColorizer`: L (h, w) in, ab (h, w, 2) out,
+so the Colorizer's full-size guided upsampling and L-preserving composition apply unchanged.
+"""
+
+from importlib.resources import files
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from exemplar.color import AB_SCALE, normalize_l
+from exemplar.generator_weights import load_generator
+
+STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
+
+
+class NetColorizer:
+    """Load the shipped (or a given) generator once; predict ab for any target and references.
+
+    weights: folder holding ``default.npz`` and ``default.json`` (None: the packaged model).
+    """
+
+    def __init__(self, weights=None):
+        folder = weights if weights is not None else files("exemplar") / "weights"
+        self.model, self.info = load_generator(folder)
+        # A graph per input shape (bilinear UpSampling2D cannot trace unknown sizes): ~2 s to
+        # trace once, then about twice as fast as eager calls. Working sizes are multiples of 32,
+        # so photos of one aspect ratio share a graph.
+        self._predict = tf.function(lambda inputs: self.model(inputs, training=False)["ab"])
+
+    def predict_ab(self, target_l, reference_labs):
+        """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
+
+        Several references are set side by side into one reference image (each resized to a
+        common height), so correspondence runs over all their positions and the colour
+        histogram is their union.
+        """
+        from exemplar.palette import soft_ab_histogram
+
+        reference = _side_by_side(reference_labs)  # (Hr, Wr, 3) Lab, multiples of 32
+        hist = soft_ab_histogram(reference[..., 1:], bins=self.model.hist_bins)  # takes Lab units
+        return self._run(target_l, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
+
+    def predict_ab_palette(self, target_l, palette):
+        """A palette feeds the colour-distribution branch directly; no reference image (mask 0)."""
+        empty = np.zeros((STRIDE, STRIDE, 1), np.float32)
+        hist = palette.ab_histogram(bins=self.model.hist_bins)
+        return self._run(target_l, empty + 50.0, np.zeros((STRIDE, STRIDE, 2), np.float32), hist, mask=0.0)
+
+    def _run(self, target_l, reference_l, reference_ab, hist, mask):
+        height, width = target_l.shape
+        target = _to_stride(target_l)
+        inputs = {
+            "target_l": normalize_l(target)[None, ..., None].astype(np.float32),
+            "reference_l": normalize_l(reference_l)[None].astype(np.float32),
+            "reference_ab": reference_ab[None].astype(np.float32),
+            "reference_hist": np.asarray(hist, np.float32).reshape(1, -1),
+            "reference_mask": np.full((1, 1), mask, np.float32),
+        }
+        ab = np.asarray(self._predict(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
+        return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _to_stride(image):
+    height, width = image.shape[:2]
+    size = (max(STRIDE, round(width / STRIDE) * STRIDE), max(STRIDE, round(height / STRIDE) * STRIDE))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return resized.reshape((size[1], size[0]) + image.shape[2:])
+
+
+def _side_by_side(labs):
+    """List of (h_i, w_i, 3) Lab -> one (H, sum W, 3) image, each resized to the first's height."""
+    height = _to_stride(labs[0]).shape[0]
+    parts = []
+    for lab in labs:
+        scaled = cv2.resize(lab, (max(1, round(lab.shape[1] * height / lab.shape[0])), height), interpolation=cv2.INTER_AREA)
+        parts.append(_to_stride(scaled))
+    return np.concatenate(parts, axis=1)
