@@ -6,8 +6,11 @@ import click
 def colorizer_options(command):
     """Add the options that choose and tune the colorizer to a click command."""
     options = [
-        click.option("--method", default="match", show_default=True, type=click.Choice(["match"]),
-                     help="Colorization method: 'match' is training-free semantic correspondence."),
+        click.option("--method", default="match", show_default=True, type=click.Choice(["match", "net"]),
+                     help="'match': training-free semantic correspondence; 'net': the trained "
+                          "Gray2ColorNet-style network shipped with the package."),
+        click.option("--weights", type=click.Path(file_okay=False),
+                     help="For --method net: a folder with default.npz and default.json (a model you trained)."),
         click.option("--size", default=256, show_default=True, type=click.IntRange(64, 2048),
                      help="Working short side in pixels: the model sees this size, the output keeps the full size."),
         click.option("--strength", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0),
@@ -20,13 +23,13 @@ def colorizer_options(command):
     return command
 
 
-def make_colorizer(method, size, max_megapixels):
+def make_colorizer(method, size, max_megapixels, weights=None):
     """Build the Colorizer once per command (models load here); bad options exit 1."""
     from exemplar.colorizer import Colorizer
     from exemplar.errors import ExemplarError
 
     try:
-        return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6))
+        return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights)
     except ExemplarError as error:
         raise click.ClickException(str(error)) from error
 
