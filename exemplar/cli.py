@@ -12,6 +12,7 @@ from exemplar.commands.colorize import colorize
 from exemplar.commands.demo import demo
 from exemplar.commands.evaluate import evaluate
 from exemplar.commands.restyle import restyle
+from exemplar.commands.train import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,3 +26,4 @@ main.add_command(batch)
 main.add_command(demo)
 main.add_command(evaluate)
 main.add_command(restyle)
+main.add_command(train)

@@ -12,21 +12,53 @@ import click
     "128 px on 2 cores; used when neither this nor a resumable run is given), 'places365' (GPUs, 256 px, "
     "mixed precision).",
 )
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False), default=None, help="Image folder to train on; sub-folders are classes (photos directly inside are unlabelled).")
-@click.option("--run-dir", type=click.Path(file_okay=False), required=True, help="Output folder: config.json, checkpoints/, samples/, logs/, log.csv, backup/. An interrupted run in it is resumed.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Image folder to train on; sub-folders are classes (photos directly inside are unlabelled).",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Output folder: config.json, checkpoints/, samples/, logs/, log.csv, backup/. An interrupted run in it is resumed.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs (overrides train.epochs).")
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Training steps per epoch (overrides train.steps_per_epoch).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch size, split over the devices (overrides train.batch_size).")
-@click.option("--set", "assignments", metavar="KEY=VALUE", multiple=True, help="Override any config field, e.g. --set optim.lr=1e-4 --set train.mixed_precision=true (repeatable; applied last).")
-@click.option("--places365-data-dir", type=click.Path(file_okay=False), default=None, help="Train on Places365 from this TFDS data_dir (already downloaded; nothing is fetched) instead of --data.")
+@click.option(
+    "--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Training steps per epoch (overrides train.steps_per_epoch)."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Global batch size, split over the devices (overrides train.batch_size).",
+)
+@click.option(
+    "--set",
+    "assignments",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Override any config field, e.g. --set optim.lr=1e-4 --set train.mixed_precision=true (repeatable; applied last).",
+)
+@click.option(
+    "--places365-data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Train on Places365 from this TFDS data_dir (already prepared; nothing is downloaded) instead of --data.",
+)
 @click.option("--classes", default=None, help="Comma-separated class names to keep, e.g. forest,sea (default: all).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most N photos.")
-def train(preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assignments, places365_data_dir, classes, limit):
+def train(
+    preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assignments, places365_data_dir, classes, limit
+):
     """Train the Gray2ColorNet generator against a patch discriminator and save its weights.
 
     Writes the resolved config to RUN_DIR/config.json, generator weights per epoch and the best
     one to RUN_DIR/checkpoints/, a sample sheet per epoch to RUN_DIR/samples/, TensorBoard logs
-    and log.csv. Rerunning the same command after an interruption resumes from RUN_DIR/backup.
+    (if tensorboard is installed) and log.csv. Rerunning the same command after an interruption resumes from
+    RUN_DIR/backup.
     """
     import os
     import sys
@@ -64,8 +96,9 @@ def train(preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assign
     except ExemplarError as error:
         raise click.ClickException(str(error)) from error
 
-    checkpoints = os.path.join(run_dir, "checkpoints")
     last = {key: values[-1] for key, values in history.items() if values}
     if last:
         click.echo("last epoch: " + ", ".join(f"{key} {value:.4f}" for key, value in sorted(last.items())))
-    click.echo(f"generator weights in {checkpoints} (generator_best.weights.h5, generator_config.json)")
+    click.echo(f"generator checkpoints in {os.path.join(run_dir, 'checkpoints')}; to use the best one:")
+    click.echo(f"  python -m training.export_model {run_dir} MODEL_DIR")
+    click.echo("  exemplar colorize --method net --weights MODEL_DIR ...")

@@ -1,0 +1,270 @@
+"""Typed, frozen experiment configuration: five small dataclasses composed into one ExperimentConfig.
+
+A run is fully described by its ExperimentConfig; ``train`` writes it to ``run_dir/config.json`` and a
+resumed run reads it back, so a restarted job trains the same model on the same data.
+
+Presets are plain factories (``PRESETS[name]()``); command-line overrides are dotted keys parsed
+against the field's declared type, e.g. ``optim.lr=1e-4``, ``train.mixed_precision=true``,
+``data.classes=forest,sea``, ``data.limit=none``.
+"""
+
+import dataclasses
+import json
+import types
+import typing
+
+from exemplar.errors import ExemplarError
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the photos come from and how training pairs are made (see data_prep.make_dataset)."""
+
+    source: str = "folder"  # "folder": image folder (sub-folders = classes); "shards": TFRecord
+    # shards (python -m data_prep shard); "places365": TFDS places365_small
+    data_dir: str | None = None  # the image folder or shard folder
+    places365_data_dir: str | None = None  # TFDS data_dir holding places365_small (no download)
+    classes: tuple[str, ...] = ()  # keep only these class names (empty: all)
+    limit: int | None = None  # use at most this many photos (None: all)
+    val_data_dir: str | None = None  # optional image folder for validation (val_* metrics, "best")
+    image_size: int = 128  # target crop, pixels (square); multiple of 32 for the encoder strides
+    reference_size: int = 128  # reference crop, pixels
+    same_class_fraction: float = 0.5  # share of pairs whose reference is another photo of the class
+    seed: int = 0  # shuffling / augmentation seed
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Generator (Gray2ColorNet) and discriminator (PatchDiscriminator) sizes."""
+
+    width: int = 64  # decoder channels at the finest scale
+    hist_bins: int = 21  # ab histogram is hist_bins x hist_bins over ab/110 in [-1, 1]
+    temperature: float = 0.01  # correspondence softmax temperature
+    top_k: int = 4  # reference matches kept per target position
+    encoder_weights: str | None = "imagenet"  # EfficientNet-Lite0 init: "imagenet" or None (random)
+    trainable_encoder: bool = False  # fine-tune the encoder (at optim.encoder_lr_multiplier * lr)
+    classifier: bool = True  # class head + class loss when the data has class labels
+    disc_width: int = 64  # discriminator channels of the first layer
+    disc_layers: int = 3  # stride-2 layers of the discriminator (receptive field grows with it)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """Weights of the generator's loss terms (the discriminator has only its hinge loss)."""
+
+    l1: float = 1.0  # multi-scale smooth-L1 on ab, self-augmented pairs only
+    adv: float = 0.01  # hinge generator loss
+    hist: float = 1.0  # histogram of the output vs the reference histogram
+    cls: float = 0.003  # class logits vs the photo's class (labelled photos only)
+    tv: float = 0.01  # total variation of the output ab
+    palette_dropout: float = 0.1  # share of examples trained with the reference dropped (histogram only)
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """Adam for both players (GAN-style beta_1 = 0.5)."""
+
+    lr: float = 2e-4  # generator learning rate
+    d_lr: float = 2e-4  # discriminator learning rate
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    encoder_lr_multiplier: float = 0.1  # encoder lr = lr * this when model.trainable_encoder
+    clipnorm: float | None = None  # per-variable gradient norm clip (None: off)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Loop, hardware and bookkeeping."""
+
+    epochs: int = 10
+    steps_per_epoch: int = 500
+    batch_size: int = 8  # GLOBAL batch: split over the replicas of the strategy
+    validation_steps: int = 10  # used only with data.val_data_dir
+    strategy: str = "auto"  # auto | default | mirrored | multi_worker (auto: TF_CONFIG / GPUs decide)
+    mixed_precision: bool = False  # GPU runs: compute in precision, keep float32 variables
+    precision: str = "mixed_float16"  # or "mixed_bfloat16" (no loss scaling needed)
+    backup_every: int = 50  # steps between BackupAndRestore saves (resume point of a killed run)
+    sample_count: int = 4  # rows of the per-epoch sample sheet
+    monitor: str = "l1"  # metric deciding the "best" checkpoint (val_ prefixed with validation data)
+    seed: int = 0  # keras.utils.set_random_seed
+    run_eagerly: bool = False  # debugging and tests: no tf.function (slower steps, but no ~15 s tracing)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    preset: str = "custom"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+
+
+def tiny():
+    """Seconds on a laptop CPU: for tests and smoke runs (random encoder, 64 px, 2 x 3 steps)."""
+    return ExperimentConfig(
+        preset="tiny",
+        data=DataConfig(image_size=64, reference_size=64),
+        model=ModelConfig(width=16, hist_bins=11, encoder_weights=None, disc_width=16, disc_layers=2),
+        train=TrainConfig(epochs=2, steps_per_epoch=3, batch_size=4, validation_steps=1, backup_every=1, sample_count=2),
+    )
+
+
+def cpu():
+    """The default model's recipe on a 2-core machine: 128 px, frozen ImageNet encoder, batch 8."""
+    return ExperimentConfig(
+        preset="cpu",
+        data=DataConfig(image_size=128, reference_size=128),
+        model=ModelConfig(width=32, encoder_weights="imagenet", trainable_encoder=False, disc_width=32),
+        train=TrainConfig(epochs=20, steps_per_epoch=500, batch_size=8, backup_every=50),
+    )
+
+
+def places365():
+    """GPU scale: Places365 from TFDS, 256 px, global batch 64, mirrored over the GPUs, mixed precision."""
+    return ExperimentConfig(
+        preset="places365",
+        data=DataConfig(source="places365", image_size=256, reference_size=256),
+        model=ModelConfig(width=64, encoder_weights="imagenet", trainable_encoder=True),
+        optim=OptimConfig(lr=2e-4, d_lr=2e-4, encoder_lr_multiplier=0.1),
+        train=TrainConfig(
+            epochs=50,
+            steps_per_epoch=2000,
+            batch_size=64,
+            validation_steps=50,
+            strategy="auto",
+            mixed_precision=True,
+            backup_every=500,
+            sample_count=8,
+        ),
+    )
+
+
+PRESETS = {"tiny": tiny, "cpu": cpu, "places365": places365}
+
+
+def preset(name):
+    """The ExperimentConfig of a named preset (see PRESETS)."""
+    if name not in PRESETS:
+        raise ExemplarError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+def override(config, assignments):
+    """Apply ``["section.field=value", ...]`` to a config; values are parsed by the field's type.
+
+    Returns a new config (dataclasses.replace); unknown keys or unparsable values raise ExemplarError.
+    """
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2:
+            raise ExemplarError(f"bad override {assignment!r}: expected section.field=value, e.g. optim.lr=1e-4")
+        section_name, field_name = parts
+        section = _field_value(config, section_name, assignment)
+        if not dataclasses.is_dataclass(section):
+            raise ExemplarError(f"bad override {assignment!r}: {section_name!r} is not a config section")
+        _field_value(section, field_name, assignment)  # existence check
+        field_type = typing.get_type_hints(type(section))[field_name]
+        try:
+            value = _parse(text.strip(), field_type)
+        except ValueError as error:
+            raise ExemplarError(f"bad override {assignment!r}: {error}") from error
+        config = dataclasses.replace(config, **{section_name: dataclasses.replace(section, **{field_name: value})})
+    return config
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+def from_dict(values):
+    """Inverse of to_dict; unknown keys raise (a config.json from another version is not silently half-read)."""
+    return _build(ExperimentConfig, values)
+
+
+def save(config, path):
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(to_dict(config), file, indent=2, sort_keys=True)
+        file.write("\n")
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as file:
+            return from_dict(json.load(file))
+    except (OSError, ValueError, TypeError) as error:
+        raise ExemplarError(f"{path}: cannot read the run's config ({error})") from error
+
+
+def check(config):
+    """Raise ExemplarError for values no run can use (caught early, before TensorFlow starts)."""
+    problems = []
+    for name in ("image_size", "reference_size"):
+        size = getattr(config.data, name)
+        if size < 32 or size % 32:
+            problems.append(f"data.{name}={size} must be a positive multiple of 32 (the encoder's stride)")
+    if config.model.width < 4 or config.model.width % 4:
+        problems.append(f"model.width={config.model.width} must be a positive multiple of 4")
+    for name in ("epochs", "steps_per_epoch", "batch_size", "backup_every"):
+        if getattr(config.train, name) < 1:
+            problems.append(f"train.{name} must be at least 1")
+    if not 0.0 <= config.loss.palette_dropout <= 1.0:
+        problems.append("loss.palette_dropout must be in [0, 1]")
+    if not 0.0 <= config.data.same_class_fraction <= 1.0:
+        problems.append("data.same_class_fraction must be in [0, 1]")
+    if config.train.precision not in ("mixed_float16", "mixed_bfloat16"):
+        problems.append("train.precision must be mixed_float16 or mixed_bfloat16")
+    if problems:
+        raise ExemplarError("bad config: " + "; ".join(problems))
+
+
+def _field_value(obj, name, assignment):
+    if name not in {field.name for field in dataclasses.fields(obj)}:
+        known = ", ".join(field.name for field in dataclasses.fields(obj))
+        raise ExemplarError(f"bad override {assignment!r}: no field {name!r} (known: {known})")
+    return getattr(obj, name)
+
+
+def _build(cls, values):
+    hints = typing.get_type_hints(cls)
+    names = {field.name for field in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)} for {cls.__name__}")
+    kwargs = {}
+    for name, value in values.items():
+        if dataclasses.is_dataclass(hints[name]):
+            kwargs[name] = _build(hints[name], value)
+        elif typing.get_origin(hints[name]) is tuple:
+            kwargs[name] = tuple(value)  # JSON has lists only
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _parse(text, field_type):
+    """Parse a command-line string as ``field_type`` (int, float, bool, str, X | None, tuple[str, ...])."""
+    origin = typing.get_origin(field_type)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(field_type) if arg is not type(None)]
+        if text.lower() in ("none", "null", ""):
+            return None
+        return _parse(text, options[0])
+    if origin is tuple:
+        (item_type, _) = typing.get_args(field_type)
+        return tuple(_parse(item.strip(), item_type) for item in text.split(",") if item.strip())
+    if field_type is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{text!r} is not a boolean (true/false)")
+    if field_type is int:
+        return int(text)
+    if field_type is float:
+        return float(text)
+    if field_type is str:
+        return text
+    raise ValueError(f"cannot parse fields of type {field_type}")

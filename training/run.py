@@ -1,0 +1,249 @@
+"""train(config, run_dir): strategy, data, models, compile, fit with callbacks, resume.
+
+Resuming: a killed run leaves run_dir/backup (ResumableBackup, every train.backup_every steps).
+Calling train() again on the same run_dir restores weights, optimizer state and loss trackers, then
+first finishes the interrupted epoch with a short fit() (its remaining steps only), then runs the
+remaining epochs. The backup is deleted only when all epochs are done. The command line re-reads
+run_dir/config.json in that case (see resume_config) so the same model is rebuilt.
+"""
+
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+
+from exemplar.errors import ExemplarError
+from training import config as config_lib
+from training.callbacks import ResumableBackup, training_callbacks
+from training.colorization_gan import ColorizationGAN
+
+
+def resume_config(run_dir):
+    """The config of an interrupted run in run_dir (config.json + a backup), else None."""
+    path = os.path.join(str(run_dir), "config.json")
+    if ResumableBackup.resume_point(os.path.join(str(run_dir), "backup")) is None or not os.path.exists(path):
+        return None
+    return config_lib.load(path)
+
+
+def make_strategy(name="auto"):
+    """auto: MultiWorkerMirroredStrategy when TF_CONFIG is set, MirroredStrategy with more than one
+    GPU, else the default (single-device) strategy. Explicit: default | mirrored | multi_worker."""
+    if name == "auto":
+        if os.environ.get("TF_CONFIG"):
+            name = "multi_worker"
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}: use auto, default, mirrored or multi_worker")
+
+
+def build_model(config, num_classes=0):
+    """ColorizationGAN of Gray2ColorNet + PatchDiscriminator, as ``config.model`` describes."""
+    from exemplar.encoder import EfficientNetLite0
+    from exemplar.net.gray2color_net import Gray2ColorNet
+    from exemplar.net.patch_discriminator import PatchDiscriminator
+
+    model = config.model
+    encoder = EfficientNetLite0(include_top=False, weights=model.encoder_weights)
+    generator = Gray2ColorNet(
+        encoder=encoder,
+        num_classes=num_classes if model.classifier else 0,
+        hist_bins=model.hist_bins,
+        width=model.width,
+        temperature=model.temperature,
+        top_k=model.top_k,
+        trainable_encoder=model.trainable_encoder,
+        name="generator",
+    )
+    discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
+    return ColorizationGAN(generator, discriminator, hist_bins=model.hist_bins, palette_dropout=config.loss.palette_dropout)
+
+
+def compile_model(model, config):
+    """Adam for generator, discriminator and (when fine-tuned) the encoder at a lower lr.
+
+    Under the mixed_float16 policy each optimizer gets its own dynamic loss scale
+    (keras LossScaleOptimizer); mixed_bfloat16 has float32's range and needs none.
+    """
+    optim = config.optim
+
+    def adam(lr):
+        optimizer = keras.optimizers.Adam(lr, beta_1=optim.beta_1, beta_2=optim.beta_2, clipnorm=optim.clipnorm)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    encoder_optimizer = None
+    if config.model.trainable_encoder:
+        encoder_optimizer = adam(optim.lr * optim.encoder_lr_multiplier)
+    model.compile(
+        g_optimizer=adam(optim.lr),
+        d_optimizer=adam(optim.d_lr),
+        encoder_optimizer=encoder_optimizer,
+        loss_weights=config.loss,
+        run_eagerly=config.train.run_eagerly,
+        jit_compile=False,  # XLA gains little on CPU and re-traces per shape; GPUs can turn it on later
+    )
+    return model
+
+
+def load_data(config, seed, sample_count=0):
+    """(train dataset, validation dataset or None, sample batch dict of numpy or None, num_classes).
+
+    seed: the training stream's; validation and the sample batch always use data.seed, so they
+    show the same examples before and after a resume.
+    """
+    import data_prep
+
+    data = config.data
+    classes = list(data.classes) or None
+    if data.source in ("folder", "shards") and not data.data_dir:
+        raise ExemplarError(f"no training data: give --data DIR (data.data_dir) for data.source={data.source}")
+    if data.source == "folder":
+        records = data_prep.image_folder_records(data.data_dir, classes=classes, limit=data.limit, seed=data.seed)
+    elif data.source == "shards":
+        records = data_prep.shard_records(data.data_dir)
+    elif data.source == "places365":
+        if not data.places365_data_dir:
+            raise ExemplarError("data.source=places365 needs --places365-data-dir (a prepared TFDS data_dir)")
+        records = data_prep.places365_records(data.places365_data_dir, classes=classes, limit=data.limit, seed=data.seed)
+    else:
+        raise ExemplarError(f"unknown data.source {data.source!r}: use folder, shards or places365")
+    val_records = None
+    if data.val_data_dir:
+        # The training run's class list, so that label i means the same class in both.
+        val_records = data_prep.image_folder_records(data.val_data_dir, classes=list(records.class_names) or None)
+
+    def dataset(recs, batch_size, training, repeat, seed):
+        ds = data_prep.make_dataset(
+            recs,
+            image_size=data.image_size,
+            reference_size=data.reference_size,
+            batch_size=batch_size,
+            same_class_fraction=data.same_class_fraction,
+            training=training,
+            seed=seed,
+            repeat=repeat,
+        )
+        # Shard by element, not by file: the pipeline reads one list of paths, not one file per worker.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return ds.with_options(options)
+
+    batch = config.train.batch_size
+    train_ds = dataset(records, batch, training=True, repeat=True, seed=seed)
+    val_ds = dataset(val_records, batch, training=False, repeat=True, seed=data.seed) if val_records is not None else None
+    sample = None
+    if sample_count:
+        # Central crops in input order (training=False): the same examples every epoch.
+        source = val_records if val_records is not None else records
+        first = next(iter(dataset(source, sample_count, training=False, repeat=True, seed=data.seed)))
+        sample = {key: value.numpy() for key, value in first.items()}
+    return train_ds, val_ds, sample, len(records.class_names)
+
+
+def train(config, run_dir, *, callbacks=(), verbose="auto"):
+    """Train (or resume) the run in ``run_dir``; returns (ColorizationGAN, history dict of lists).
+
+    callbacks: extra keras callbacks, called after the built-in ones.
+    """
+    config_lib.check(config)
+    run_dir = str(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    keras.utils.set_random_seed(config.train.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    if config.train.mixed_precision:
+        keras.mixed_precision.set_global_policy(config.train.precision)
+    try:
+        return _train(config, run_dir, list(callbacks), verbose)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(config, run_dir, extra_callbacks, verbose):
+    strategy = make_strategy(config.train.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.train.batch_size % replicas:
+        raise ExemplarError(
+            f"train.batch_size={config.train.batch_size} must be a multiple of the {replicas} replicas"
+        )
+    out_dir = run_dir if _is_chief(strategy) else os.path.join(run_dir, "workers", _worker_name(strategy))
+    backup_dir = os.path.join(out_dir, "backup")
+    point = ResumableBackup.resume_point(backup_dir)
+    steps = config.train.steps_per_epoch
+    done_steps = 0 if point is None else point[0] * steps + point[1]
+    config_path = os.path.join(run_dir, "config.json")
+    if point is not None and os.path.exists(config_path) and config_lib.load(config_path).model != config.model:
+        raise ExemplarError(
+            f"{run_dir} holds an interrupted run of another model (see its config.json): resume it with "
+            "its own config (exemplar train --run-dir DIR re-reads it) or train in a new --run-dir"
+        )
+    if _is_chief(strategy):
+        config_lib.save(config, config_path)
+
+    # A different data seed after a resume: the restarted iterator does not replay the same batches.
+    train_ds, val_ds, sample, num_classes = load_data(config, config.data.seed + done_steps, config.train.sample_count)
+    with strategy.scope():
+        model = compile_model(build_model(config, num_classes), config)
+
+    callbacks = training_callbacks(out_dir, config, sample, resume=point is not None, validation=val_ds is not None)
+    callbacks += extra_callbacks
+    backup = next(c for c in callbacks if isinstance(c, ResumableBackup))
+    csv_logger = next(c for c in callbacks if isinstance(c, keras.callbacks.CSVLogger))
+    validation_steps = config.train.validation_steps if val_ds is not None else None
+    fit = dict(validation_data=val_ds, validation_steps=validation_steps, shuffle=False)
+    history = {}
+
+    first_epoch = 0
+    if point is not None and 0 < point[1] < steps:
+        # Finish the interrupted epoch first: its remaining steps only, as one short epoch.
+        epoch, steps_done = point
+        backup.batch_offset = steps_done
+        result = model.fit(
+            train_ds,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            steps_per_epoch=steps - steps_done,
+            callbacks=callbacks,
+            verbose=verbose,
+            **fit,
+        )
+        _merge(history, result.history)
+        csv_logger.append = True
+        first_epoch = epoch + 1
+    if first_epoch < config.train.epochs:
+        # The backup callback restores the state and the epoch to start from (model._initial_epoch).
+        result = model.fit(
+            train_ds, epochs=config.train.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose, **fit
+        )
+        _merge(history, result.history)
+    shutil.rmtree(backup_dir, ignore_errors=True)  # finished: nothing to resume
+    return model, history
+
+
+def _merge(history, new):
+    for key, values in new.items():
+        history.setdefault(key, []).extend(values)
+
+
+def _is_chief(strategy):
+    """True unless this is a non-chief worker of a MultiWorkerMirroredStrategy cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (not has_chief and resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def _worker_name(strategy):
+    resolver = strategy.cluster_resolver
+    return f"{resolver.task_type}_{resolver.task_id}"
