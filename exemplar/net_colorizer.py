@@ -33,13 +33,13 @@ class NetColorizer:
     def predict_ab(self, target_l, reference_labs):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
 
-        Several references are set side by side into one reference image (each resized to a
-        common height), so correspondence runs over all their positions and the colour
-        histogram is their union.
+        Several references are set side by side into one reference image, so correspondence
+        runs over all their positions and the colour histogram is their union.
         """
         from exemplar.palette import soft_ab_histogram
 
-        reference = _side_by_side(reference_labs)  # (Hr, Wr, 3) Lab, multiples of 32
+        side = _to_stride(target_l).shape[:2]
+        reference = _side_by_side(reference_labs, min(side))  # (S, S * n, 3) Lab
         hist = soft_ab_histogram(reference[..., 1:], bins=self.model.hist_bins)  # takes Lab units
         return self._run(target_l, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
 
@@ -70,11 +70,10 @@ def _to_stride(image):
     return resized.reshape((size[1], size[0]) + image.shape[2:])
 
 
-def _side_by_side(labs):
-    """List of (h_i, w_i, 3) Lab -> one (H, sum W, 3) image, each resized to the first's height."""
-    height = _to_stride(labs[0]).shape[0]
-    parts = []
-    for lab in labs:
-        scaled = cv2.resize(lab, (max(1, round(lab.shape[1] * height / lab.shape[0])), height), interpolation=cv2.INTER_AREA)
-        parts.append(_to_stride(scaled))
-    return np.concatenate(parts, axis=1)
+def _side_by_side(labs, side):
+    """List of (h_i, w_i, 3) Lab -> one (side, side * n, 3) image, each reference squashed square.
+
+    Correspondence is robust to a moderate change of aspect, and fixed reference shapes mean the
+    traced graph is reused for every target of the same working size (tracing costs ~2 s).
+    """
+    return np.concatenate([cv2.resize(lab, (side, side), interpolation=cv2.INTER_AREA) for lab in labs], axis=1)
