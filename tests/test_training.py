@@ -7,6 +7,7 @@ into a tf.function costs ~15 s of CPU per model; tests/test_distributed.py cover
 import csv
 import dataclasses
 import json
+from pathlib import Path
 import os
 import subprocess
 import sys
@@ -252,6 +253,8 @@ _KILLED_RUN = textwrap.dedent(
 def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
     data, run_dir = tmp_path / "photos", tmp_path / "run"
     _write_photos(data)
+    (data / "sea" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")  # skipped, never fatal
+    Image.fromarray(np.full((72, 80, 3), 120, np.uint8)).save(data / "sea" / "grey.png")
     env = dict(os.environ, PYTHONPATH=REPO)
     command = [sys.executable, "-c", _KILLED_RUN, str(data), str(run_dir)]
     killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -259,6 +262,9 @@ def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
     assert ResumableBackup.resume_point(run_dir / "backup") == (1, 1)  # epoch 2, 1 step done
     with h5py.File(run_dir / "backup" / "latest.weights.h5", "r") as file:  # optimizer state included
         assert int(file["g_optimizer/vars/0"][()]) == int(file["d_optimizer/vars/0"][()]) == 3  # iterations
+    report = json.loads((run_dir / "data_report.json").read_text())
+    assert report["usable"] == 16 and [Path(p).name for p in report["corrupt"]] == ["broken.jpg"]
+    assert [Path(p).name for p in report["near_grey"]] == ["grey.png"]
     first_checkpoint = run_dir / "checkpoints" / "generator_epoch001.weights.h5"
     first_mtime = os.path.getmtime(first_checkpoint)
     with open(run_dir / "log.csv") as file:

@@ -96,11 +96,13 @@ def compile_model(model, config):
     return model
 
 
-def load_data(config, seed, sample_count=0):
+def load_data(config, seed, sample_count=0, report_path=None):
     """(train dataset, validation dataset or None, sample batch dict of numpy or None, num_classes).
 
     seed: the training stream's; validation and the sample batch always use data.seed, so they
     show the same examples before and after a resume.
+    report_path: for an image folder, scan it once first and write what was skipped (corrupt,
+    near-grey) there as JSON; the pipeline also drops such photos, but silently.
     """
     import data_prep
 
@@ -110,6 +112,8 @@ def load_data(config, seed, sample_count=0):
         raise ExemplarError(f"no training data: give --data DIR (data.data_dir) for data.source={data.source}")
     if data.source == "folder":
         records = data_prep.image_folder_records(data.data_dir, classes=classes, limit=data.limit, seed=data.seed)
+        if report_path is not None:
+            records = _scan_and_report(records, report_path)
     elif data.source == "shards":
         records = data_prep.shard_records(data.data_dir)
     elif data.source == "places365":
@@ -149,6 +153,20 @@ def load_data(config, seed, sample_count=0):
         first = next(iter(dataset(source, sample_count, training=False, repeat=True, seed=data.seed)))
         sample = {key: value.numpy() for key, value in first.items()}
     return train_ds, val_ds, sample, len(records.class_names)
+
+
+def _scan_and_report(records, report_path):
+    """Decode every photo once; log and save the skipped ones; return the usable records."""
+    import json
+
+    import data_prep
+    from data_prep.sources import Records
+
+    report = data_prep.scan_images(records)
+    print(f"training photos: {report.summary()}", flush=True)
+    with open(report_path, "w", encoding="utf-8") as file:
+        json.dump({"usable": len(report.ok), "corrupt": report.corrupt, "near_grey": report.grey}, file, indent=2)
+    return Records(report.ok, records.class_names)
 
 
 def train(config, run_dir, *, callbacks=(), verbose="auto"):
@@ -191,7 +209,10 @@ def _train(config, run_dir, extra_callbacks, verbose):
         config_lib.save(config, config_path)
 
     # A different data seed after a resume: the restarted iterator does not replay the same batches.
-    train_ds, val_ds, sample, num_classes = load_data(config, config.data.seed + done_steps, config.train.sample_count)
+    report = os.path.join(out_dir, "data_report.json") if point is None else None  # scanned once per run
+    train_ds, val_ds, sample, num_classes = load_data(
+        config, config.data.seed + done_steps, config.train.sample_count, report_path=report
+    )
     with strategy.scope():
         model = compile_model(build_model(config, num_classes), config)
 
