@@ -4,6 +4,8 @@ Each subcommand module imports only click at module level, so ``exemplar --help`
 ``exemplar CMD --help`` are instant; TensorFlow is imported inside the command bodies.
 """
 
+import os
+
 import click
 
 from exemplar import __version__
@@ -19,6 +21,9 @@ from exemplar.commands.train import train
 @click.version_option(__version__, prog_name="exemplar")
 def main():
     """Reference-based photo colorization: give a black-and-white photo and a colour reference."""
+    # TensorFlow's C++ start-up chatter (CPU features, no CUDA driver) is noise for CLI users;
+    # TF_CPP_MIN_LOG_LEVEL=0 in the environment brings it back.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 main.add_command(colorize)
