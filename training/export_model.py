@@ -30,11 +30,18 @@ def export(run_dir, out_dir, checkpoint="best"):
     with open(run_dir / "log.csv", newline="") as handle:
         log = list(csv.DictReader(handle))
     run_config = json.loads((run_dir / "config.json").read_text())
+    if checkpoint.startswith("epoch"):
+        epochs = int(checkpoint[len("epoch"):])
+    elif checkpoint == "best":
+        epochs = json.loads((folder / "best.json").read_text())["epoch"]
+    else:  # last
+        epochs = len(log)
     info = {
         "preset": run_config.get("preset"),
         "checkpoint": checkpoint,
         "epochs_run": len(log),
-        "steps": len(log) * run_config["train"]["steps_per_epoch"],
+        "epochs": epochs,
+        "steps": epochs * run_config["train"]["steps_per_epoch"],
         "batch_size": run_config["train"]["batch_size"],
         "image_size": run_config["data"]["image_size"],
         "losses_by_epoch": [{k: round(float(v), 4) for k, v in row.items() if v not in ("", "NA") and k != "epoch"} for row in log],
