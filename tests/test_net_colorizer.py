@@ -55,3 +55,22 @@ def test_net_method_end_to_end(model_dir, photo_grey, photo_rgb):
     assert np.hypot(*np.moveaxis(rgb_to_lab(out)[..., 1:], -1, 0)).mean() > 3
     sepia = colorizer.colorize(photo_grey, palette="sepia")
     assert np.isfinite(sepia).all() and sepia.shape == (48, 64, 3)
+
+
+
+def test_packaged_default_model_loads_offline_and_colorizes_the_demo():
+    """The model ships inside the package (package data) and needs nothing from the network."""
+    from importlib.resources import files
+
+    from exemplar.color import rgb_to_lab
+    from exemplar.colorizer import Colorizer
+    from exemplar.image_io import read_image
+
+    demo = files("exemplar") / "demo"
+    colorizer = Colorizer(method="net", size=128)
+    assert colorizer.method.info["preset"] == "cpu" and colorizer.method.info["steps"] > 0
+    out = colorizer.colorize(str(demo / "target.jpg"), [str(demo / "reference.jpg")])
+    target_l = rgb_to_lab(read_image(str(demo / "target.jpg")).rgb)[..., 0]
+    assert out.shape == (300, 451, 3)
+    assert np.abs(rgb_to_lab(out)[..., 0] - target_l).max() < 0.1  # luminance kept
+    assert np.hypot(*np.moveaxis(rgb_to_lab(out)[..., 1:], -1, 0)).mean() > 5  # visibly coloured
