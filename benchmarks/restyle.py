@@ -45,7 +45,8 @@ def palettes(data, sheets, size):
     from click.testing import CliRunner
 
     from exemplar.cli import main
-    from exemplar.palette import histogram_intersection, parse_palette, soft_ab_histogram
+    from exemplar.metrics import histogram_intersection
+    from exemplar.palette import parse_palette, soft_ab_histogram
 
     photos = []
     for name in PHOTOS:

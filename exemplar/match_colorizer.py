@@ -93,12 +93,12 @@ class MatchColorizer:
         Returns (h, w, 2) ab in Lab units at the target's working size.
         """
         height, width = target_l.shape
-        target = _to_stride(target_l, self.stride)
+        target = resize_to_stride(target_l, self.stride)
         query = self.features(target)  # (Nq, C), Nq = h8 * w8
         h8, w8 = target.shape[0] // 8, target.shape[1] // 8
         keys, values = [], []
         for lab in reference_labs:
-            lab = _to_stride(lab, self.stride)
+            lab = resize_to_stride(lab, self.stride)
             keys.append(self.features(lab[..., 0]))
             small = cv2.resize(lab[..., 1:], (lab.shape[1] // 8, lab.shape[0] // 8), interpolation=cv2.INTER_AREA)
             values.append(small.reshape(-1, 2))  # (Nk_i, 2) ab
@@ -126,7 +126,7 @@ class MatchColorizer:
         return palette.assign_ab(target_l)
 
 
-def _to_stride(image, stride):
+def resize_to_stride(image, stride):
     """Resize (h, w[, C]) so both sides are multiples of ``stride`` (at least one stride)."""
     height, width = image.shape[:2]
     new_h = max(stride, int(round(height / stride)) * stride)

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from exemplar.color import AB_SCALE, normalize_l
 from exemplar.generator_weights import load_generator
+from exemplar.match_colorizer import resize_to_stride
 
 STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
 
@@ -38,7 +39,7 @@ class NetColorizer:
         """
         from exemplar.palette import soft_ab_histogram
 
-        side = _to_stride(target_l).shape[:2]
+        side = resize_to_stride(target_l, STRIDE).shape[:2]
         reference = _side_by_side(reference_labs, min(side))  # (S, S * n, 3) Lab
         hist = soft_ab_histogram(reference[..., 1:], bins=self.model.hist_bins)  # takes Lab units
         return self._run(target_l, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
@@ -51,7 +52,7 @@ class NetColorizer:
 
     def _run(self, target_l, reference_l, reference_ab, hist, mask):
         height, width = target_l.shape
-        target = _to_stride(target_l)
+        target = resize_to_stride(target_l, STRIDE)
         inputs = {
             "target_l": normalize_l(target)[None, ..., None].astype(np.float32),
             "reference_l": normalize_l(reference_l)[None].astype(np.float32),
@@ -61,13 +62,6 @@ class NetColorizer:
         }
         ab = np.asarray(self._predict(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
         return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _to_stride(image):
-    height, width = image.shape[:2]
-    size = (max(STRIDE, round(width / STRIDE) * STRIDE), max(STRIDE, round(height / STRIDE) * STRIDE))
-    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return resized.reshape((size[1], size[0]) + image.shape[2:])
 
 
 def _side_by_side(labs, side):

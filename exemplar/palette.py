@@ -126,11 +126,6 @@ def soft_ab_histogram(ab, weights=None, bins=HIST_BINS, sigma=None):
     return (histogram.reshape(-1) / total if total > 0 else histogram.reshape(-1)).astype(np.float32)
 
 
-def histogram_intersection(hist_a, hist_b):
-    """sum(min(p, q)) of two normalised histograms: 1 identical, 0 disjoint."""
-    return float(np.minimum(np.asarray(hist_a, np.float64), np.asarray(hist_b, np.float64)).sum())
-
-
 def parse_palette(text):
     """``'#2a6f97:2, #f4a261 #e76f51'`` (weights optional, default 1) or a built-in name -> Palette.
 

@@ -5,7 +5,8 @@ import pytest
 
 from exemplar.color import rgb_to_l, rgb_to_lab
 from exemplar.errors import ExemplarError, ImageError
-from exemplar.palette import (BUILTIN, HIST_BINS, Palette, histogram_intersection, palette_from_image, parse_palette,
+from exemplar.metrics import histogram_intersection
+from exemplar.palette import (BUILTIN, HIST_BINS, Palette, palette_from_image, parse_palette,
                               soft_ab_histogram)
 
 
