@@ -7,7 +7,8 @@ __version__ = "0.1.0"
 
 
 def colorize(target, reference=None, **kwargs):
-    """Colorize ``target`` (path or array) from ``reference`` (path, array or list of them).
+    """Colorize ``target`` (path or array) from ``reference`` (path, array or list of them),
+    or from ``palette=`` ("sepia", "#2a6f97:2,#f4a261", ...).
 
     Returns an sRGB ``np.ndarray`` of the target's size (uint8, or uint16 for 16-bit input)
     whose CIE L equals the target's. See :func:`exemplar.api.colorize` for the options.

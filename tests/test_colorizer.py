@@ -65,3 +65,9 @@ def test_bad_options_are_refused(colorizer, photo_grey, reference):
         colorizer.colorize(photo_grey, [])
     with pytest.raises(ExemplarError, match="unknown method"):
         Colorizer(method="magic")
+
+
+def test_palette_through_the_python_api(colorizer, photo_grey):
+    out = exemplar.colorize(photo_grey, palette="#c0392b,#2980b9", colorizer=colorizer)
+    ab = rgb_to_lab(out / 255.0)[..., 1:]
+    assert out.shape == (48, 64, 3) and np.hypot(ab[..., 0], ab[..., 1]).mean() > 10
