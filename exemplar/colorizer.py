@@ -87,7 +87,7 @@ class Colorizer:
 
             palette = parse_palette(palette)
         if palette is not None and references:
-            raise ExemplarError("the match method takes colour references or a palette, not both")
+            raise ExemplarError("give colour references or a palette, not both")
         if not references and palette is None:
             raise ExemplarError("give at least one colour reference or a palette")
         image = read_image(target, max_pixels=self.max_pixels)

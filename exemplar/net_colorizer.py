@@ -31,6 +31,11 @@ class NetColorizer:
         # so photos of one aspect ratio share a graph.
         self._predict = tf.function(lambda inputs: self.model(inputs, training=False)["ab"])
 
+    @property
+    def encoder(self):
+        """The network's ImageNet encoder, for sharing (reference search) instead of a second copy."""
+        return self.model.encoder
+
     def predict_ab(self, target_l, reference_labs):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
 
@@ -39,20 +44,22 @@ class NetColorizer:
         """
         from exemplar.palette import soft_ab_histogram
 
-        side = resize_to_stride(target_l, STRIDE).shape[:2]
-        reference = _side_by_side(reference_labs, min(side))  # (S, S * n, 3) Lab
+        target = resize_to_stride(target_l, STRIDE)  # (h32, w32)
+        reference = _side_by_side(reference_labs, min(target.shape))  # (S, S * n, 3) Lab
         hist = soft_ab_histogram(reference[..., 1:], bins=self.model.hist_bins)  # takes Lab units
-        return self._run(target_l, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
+        ab = self._run(target, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
+        return _resize(ab, target_l.shape)
 
     def predict_ab_palette(self, target_l, palette):
         """A palette feeds the colour-distribution branch directly; no reference image (mask 0)."""
         empty = np.zeros((STRIDE, STRIDE, 1), np.float32)
         hist = palette.ab_histogram(bins=self.model.hist_bins)
-        return self._run(target_l, empty + 50.0, np.zeros((STRIDE, STRIDE, 2), np.float32), hist, mask=0.0)
-
-    def _run(self, target_l, reference_l, reference_ab, hist, mask):
-        height, width = target_l.shape
         target = resize_to_stride(target_l, STRIDE)
+        ab = self._run(target, empty + 50.0, np.zeros((STRIDE, STRIDE, 2), np.float32), hist, mask=0.0)
+        return _resize(ab, target_l.shape)
+
+    def _run(self, target, reference_l, reference_ab, hist, mask):
+        """target (h32, w32) L at the network's size -> (h32, w32, 2) ab in Lab units."""
         inputs = {
             "target_l": normalize_l(target)[None, ..., None].astype(np.float32),
             "reference_l": normalize_l(reference_l)[None].astype(np.float32),
@@ -60,8 +67,12 @@ class NetColorizer:
             "reference_hist": np.asarray(hist, np.float32).reshape(1, -1),
             "reference_mask": np.full((1, 1), mask, np.float32),
         }
-        ab = np.asarray(self._predict(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
-        return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(self._predict(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
+
+
+def _resize(ab, shape):
+    """(h32, w32, 2) ab back to the working size (h, w)."""
+    return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _side_by_side(labs, side):

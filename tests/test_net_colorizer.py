@@ -48,6 +48,7 @@ def test_net_method_end_to_end(model_dir, photo_grey, photo_rgb):
 
     folder, _ = model_dir
     colorizer = Colorizer(method="net", size=64, weights=folder)
+    assert colorizer.method.encoder is colorizer.method.model.encoder  # shared with reference search
     out = colorizer.colorize(photo_grey, [photo_rgb, photo_rgb[::-1]])  # two references side by side
     assert out.shape == (48, 64, 3)
     grey_l = rgb_to_lab(np.repeat(photo_grey[..., None], 3, -1))[..., 0]

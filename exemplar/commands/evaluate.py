@@ -2,6 +2,8 @@
 
 import click
 
+from exemplar.commands.options import user_errors
+
 
 @click.command()
 @click.argument("pairs_csv", metavar="PAIRS.csv", type=click.Path(exists=True, dir_okay=False))
@@ -37,18 +39,15 @@ def evaluate(pairs_csv, method, protocol, size, limit, save_dir, as_json):
     import sys
 
     from exemplar import evaluation
-    from exemplar.errors import ExemplarError
 
     def progress(i, n, row):
         if sys.stderr.isatty():  # a live counter for people, nothing in logs or pipes
             click.echo(f"\r{i + 1}/{n} pairs", err=True, nl=i + 1 == n)
 
-    try:
+    with user_errors():
         pairs = evaluation.read_pairs(pairs_csv)
         run = evaluation.load_method(method, size=size)
         rows = evaluation.evaluate(pairs, run, protocol=protocol, limit=limit, save_dir=save_dir, on_pair=progress)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
 
     summary = evaluation.summarize(rows)
     if as_json:

@@ -1,6 +1,33 @@
-"""Options and the one-file job shared by the ``colorize``, ``batch`` and ``demo`` commands."""
+"""Options and the one-file job shared by the ``colorize``, ``batch``, ``demo`` and ``restyle`` commands."""
+
+import contextlib
 
 import click
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turn :class:`ExemplarError` (a problem the user can fix) into a ClickException: message, exit 1."""
+    from exemplar.errors import ExemplarError
+
+    try:
+        yield
+    except ExemplarError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@contextlib.contextmanager
+def echoed_warnings():
+    """Collect :class:`ExemplarWarning` s raised inside the block and print them to stderr after it."""
+    import warnings
+
+    from exemplar.colorizer import ExemplarWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExemplarWarning)
+        yield
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
 
 
 def colorizer_options(command):
@@ -26,12 +53,9 @@ def colorizer_options(command):
 def make_colorizer(method, size, max_megapixels, weights=None):
     """Build the Colorizer once per command (models load here); bad options exit 1."""
     from exemplar.colorizer import Colorizer
-    from exemplar.errors import ExemplarError
 
-    try:
+    with user_errors():
         return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
 
 
 def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None):
@@ -40,49 +64,34 @@ def run_job(colorizer, target, references, output, *, overwrite, strength, palet
     The output path is checked before any work, and written atomically after it, so a failure
     never leaves a partial file or clobbers an existing one. Returns the :class:`Colorized`.
     """
-    import warnings
-
-    from exemplar.colorizer import ExemplarWarning
-    from exemplar.errors import ExemplarError
     from exemplar.image_io import check_output_path, write_image
 
-    try:
+    with user_errors():
         check_output_path(output, overwrite)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExemplarWarning)
+        with echoed_warnings():
             result = colorizer.run(target, list(references), strength=strength, palette=palette)
-        for warning in caught:
-            click.echo(f"warning: {warning.message}", err=True)
         write_image(output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
     return result
 
 
 def check_outputs(paths, overwrite):
     """Refuse unwritable or (without ``overwrite``) existing outputs before any work is done."""
-    from exemplar.errors import ExemplarError
     from exemplar.image_io import check_output_path
 
-    try:
+    with user_errors():
         for path in paths:
             check_output_path(path, overwrite)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
 
 
 def load_palette(text=None, image=None, colours=5):
     """A Palette from ``--palette`` text or ``--palette-from`` image (at most one); None for neither."""
-    from exemplar.errors import ExemplarError
     from exemplar.palette import palette_from_image, parse_palette
 
-    try:
+    with user_errors():
         if text is not None:
             return parse_palette(text)
         if image is not None:
             return palette_from_image(image, k=colours)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
     return None
 
 
@@ -92,25 +101,15 @@ def find_references(colorizer, target, directory, top_k, max_megapixels):
     The index is cached in the folder (see :mod:`exemplar.reference_index`); the colorizer's
     encoder is shared when it has one. Returns a list of paths.
     """
-    import warnings
-
-    from exemplar.colorizer import ExemplarWarning
-    from exemplar.errors import ExemplarError
     from exemplar.reference_index import ReferenceIndex
 
     def progress(done, total):
         click.echo(f"\rindexing {directory}: {done}/{total}", nl=done == total, err=True)
 
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExemplarWarning)
-            index = ReferenceIndex(directory, encoder=getattr(colorizer.method, "encoder", None),
-                                   max_pixels=int(max_megapixels * 1e6), on_progress=progress)
-            matches = index.search(target, top_k=top_k)
-        for warning in caught:
-            click.echo(f"warning: {warning.message}", err=True)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
+    with user_errors(), echoed_warnings():
+        index = ReferenceIndex(directory, encoder=colorizer.method.encoder,
+                               max_pixels=int(max_megapixels * 1e6), on_progress=progress)
+        matches = index.search(target, top_k=top_k)
     click.echo(f"references chosen from {directory} ({len(index.paths)} indexed):")
     for match in matches:
         click.echo(f"  {match.similarity:.3f}  {match.path}")

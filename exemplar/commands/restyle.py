@@ -3,7 +3,7 @@
 import click
 
 from exemplar.commands.options import (check_outputs, colorizer_options, find_references, load_palette, make_colorizer,
-                                       run_job)
+                                       run_job, user_errors)
 
 
 @click.command()
@@ -108,13 +108,10 @@ def restyle(target, references, palettes, palette_images, palette_colours, refer
 def _grey_input(target, max_megapixels):
     """The target as the colorizer sees it (its luminance as grey sRGB), for the sheet's first panel."""
     from exemplar.color import l_to_grey_rgb, rgb_to_l_fast
-    from exemplar.errors import ExemplarError
     from exemplar.image_io import read_image
 
-    try:
+    with user_errors():
         image = read_image(target, max_pixels=int(max_megapixels * 1e6))
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
     return l_to_grey_rgb(rgb_to_l_fast(image.rgb))
 
 

@@ -2,6 +2,8 @@
 
 import click
 
+from exemplar.commands.options import user_errors
+
 
 @click.command()
 @click.option(
@@ -63,9 +65,7 @@ def train(
     import os
     import sys
 
-    from exemplar.errors import ExemplarError
-
-    try:
+    with user_errors():
         from training import config as config_lib
         from training import run
 
@@ -93,8 +93,6 @@ def train(
         config_lib.check(config)
         verbose = 1 if sys.stdout.isatty() else 2  # a progress bar for people, a line per epoch in logs
         _, history = run.train(config, run_dir, verbose=verbose)
-    except ExemplarError as error:
-        raise click.ClickException(str(error)) from error
 
     last = {key: values[-1] for key, values in history.items() if values}
     if last:
