@@ -9,7 +9,8 @@ Three evaluation sets (see ``exemplar/evaluation.py`` for the protocols):
 Every method sees only each target's luminance. ``grey`` (no colour at all) is the floor.
 
     python benchmarks/quality.py [--methods grey,match[,net]] [--limit N] [--size 256]
-                                 [--sets same-class,self-bsds,self-scenes] [--markdown] [--json FILE]
+                                 [--sets same-class,self-bsds,self-scenes] [--weights DIR]
+                                 [--markdown] [--json FILE]
 
 ``--limit N`` keeps N photos per set, spread evenly (the lists are sorted by class). The data
 root defaults to ../shared/data relative to the repository root (``--data`` to change it).
@@ -49,6 +50,7 @@ def main():
     parser.add_argument("--limit", type=int, default=None, help="photos per set, spread evenly (default: all)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
+    parser.add_argument("--weights", type=pathlib.Path, default=None, help="net's model folder (default: the shipped model)")
     parser.add_argument("--markdown", action="store_true", help="print the table in markdown (for the README)")
     parser.add_argument("--json", type=pathlib.Path, default=None, help="also write summary and per-pair rows to this JSON file")
     args = parser.parse_args()
@@ -63,7 +65,7 @@ def main():
     summary, report = {}, {"size": args.size, "limit": args.limit, "data": str(args.data), "results": {}}
     for method in methods:
         start = time.perf_counter()
-        run = evaluation.load_method(method, size=args.size)
+        run = evaluation.load_method(method, size=args.size, weights=args.weights)
         print(f"{method}: loaded in {time.perf_counter() - start:.1f} s", file=sys.stderr)
         for name, (pairs, protocol) in loaded.items():
             start = time.perf_counter()

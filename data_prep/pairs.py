@@ -61,13 +61,19 @@ def pair_up(dataset, same_class_fraction=0.0):
     return dataset.group_by_window(key, partners, window_size_func=window_size)
 
 
-def self_reference(size, key="image", out_key="reference"):
-    """The self-augmented reference: ``key`` warped and jittered into ``out_key`` uint8 (size, size, 3)."""
+def self_reference(size, key="image", out_key="reference", *, crop_min=0.35, hue=0.03, saturation=0.15):
+    """The self-augmented reference: ``key`` warped and jittered into ``out_key`` uint8 (size, size, 3).
+
+    crop_min: smallest share of the photo's area the reference crop keeps (a small crop leaves most
+    of the target without a match, so the network learns to colour from semantics too).
+    hue: largest hue shift (fraction of the colour wheel); saturation: factor drawn in [1 - s, 1 + s]
+    (a reference whose colours are off teaches the network not to copy them blindly).
+    """
     return ops.compose(
-        ops.random_resized_crop(size, scale=(0.35, 1.0), key=key, out_key=out_key),
+        ops.random_resized_crop(size, scale=(crop_min, 1.0), key=key, out_key=out_key),
         ops.random_flip(out_key),
         ops.random_affine(key=out_key),
-        ops.colour_jitter(key=out_key),
+        ops.colour_jitter(max_hue=hue, saturation=(1.0 - saturation, 1.0 + saturation), key=out_key),
     )
 
 
@@ -79,7 +85,7 @@ def class_reference(size, key="other_image", out_key="reference"):
     )
 
 
-def make_pair(image_size, reference_size, *, training=True):
+def make_pair(image_size, reference_size, *, training=True, self_augment=None):
     """Op: a paired example -> the training element (unbatched, float32 unless said).
 
     target_l (S, S, 1) L/50-1 in [-1, 1]; target_ab (S, S, 2) ab/110;
@@ -87,12 +93,13 @@ def make_pair(image_size, reference_size, *, training=True):
     pair_kind () int32, 0 = self-augmented, 1 = same-class.
     The target is a random crop + flip when training, the central crop otherwise; the images must
     have their shorter side >= max(S, R) (``ops.resize_shorter``).
+    self_augment: keyword arguments of ``self_reference`` (crop_min, hue, saturation); None: its defaults.
     """
     if training:
         target_op = ops.compose(ops.random_crop(image_size), ops.random_flip())
     else:
         target_op = ops.center_crop(image_size)
-    self_op = self_reference(reference_size)
+    self_op = self_reference(reference_size, **(self_augment or {}))
     class_op = class_reference(reference_size)
 
     def op(example):

@@ -41,6 +41,7 @@ def make_dataset(
     reference_size,
     batch_size,
     same_class_fraction=0.0,
+    self_augment=None,
     training=True,
     seed=0,
     repeat=True,
@@ -55,6 +56,8 @@ def make_dataset(
     image_size S / reference_size R: square sides of target and reference crops.
     same_class_fraction: share of labelled photos paired with another photo of their class (the
     rest, and unlabelled photos, get a self-augmented reference).
+    self_augment: how self-augmented references are made: keyword arguments of
+    ``pairs.self_reference`` (crop_min, hue, saturation); None keeps its defaults.
     training: random target crops + flips and shuffling; otherwise central crops, input order.
     seed: fixes shuffling and every random op (same seed, same batches).
     repeat: loop forever (training) or stop after one pass (drop_remainder drops the tail).
@@ -81,7 +84,7 @@ def make_dataset(
     if training and same_class_fraction > 0:
         # pair_up emits the two photos of a same-class pair back to back: spread them over batches.
         dataset = dataset.shuffle(32, seed=seed)
-    make_pair = pairs.make_pair(image_size, reference_size, training=training)
+    make_pair = pairs.make_pair(image_size, reference_size, training=training, self_augment=self_augment)
     dataset = dataset.map(make_pair, num_parallel_calls=tf.data.AUTOTUNE)
     # 6. Batch with static shapes (needed by tf.distribute and XLA), 7. prefetch.
     dataset = dataset.batch(batch_size, drop_remainder=True)

@@ -124,10 +124,11 @@ def self_reference(truth, crop=SELF_CROP):
     return np.ascontiguousarray(truth[top : top + ch, ::-1][:, left : left + cw])
 
 
-def load_method(name, size=256):
+def load_method(name, size=256, weights=None):
     """Method name -> function ``(grey (H, W) float [0, 1], references list) -> (H, W, 3) float``.
 
     Models are loaded here, once, so that the per-pair timing covers colorization only.
+    weights: for ``net``, a model folder from ``python -m training.export_model`` (None: the shipped one).
     """
     if name not in METHODS:
         raise ExemplarError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
@@ -135,7 +136,7 @@ def load_method(name, size=256):
         return lambda grey, references: np.repeat(grey[..., None], 3, axis=-1)
     from exemplar.colorizer import Colorizer
 
-    colorizer = Colorizer(method=name, size=size)
+    colorizer = Colorizer(method=name, size=size, weights=weights)
     return lambda grey, references: colorizer.colorize(grey, references=references)
 
 

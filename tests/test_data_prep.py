@@ -349,6 +349,23 @@ def test_make_pair_self_reference_is_a_transformed_target():
     assert min(plain) > 0.02
 
 
+def test_self_augment_options_control_the_reference_colours():
+    rgb = colourful_photo(np.random.default_rng(14), 40, 48, (100, 110))
+    target_ab = mean_ab(rgb_to_lab(rgb / 255.0)[..., 1:] / 110)
+    shifts = {}
+    for saturation in (0.0, 0.9):
+        augment = dict(crop_min=1.0, hue=0.0, saturation=saturation)
+        op = pairs.make_pair(32, 24, training=True, self_augment=augment)
+        distances = []
+        for index in range(6):
+            example = {**paired_example(rgb), "rng": tf.constant([0, index], tf.int64)}
+            out = eager_and_in_dataset(op, example) if index == 0 else op(example)
+            distances.append(np.linalg.norm(mean_ab(np.asarray(out["reference_ab"])) - target_ab))
+        shifts[saturation] = max(distances)
+    # No jitter: the whole photo's colours (crop_min 1); strong saturation jitter moves them.
+    assert shifts[0.0] < 0.03 and shifts[0.9] > 2 * shifts[0.0] + 0.03
+
+
 def test_make_pair_same_class_reference_comes_from_the_other_photo():
     rgb = colourful_photo(np.random.default_rng(15), 40, 48, (100, 110))  # blue
     other = colourful_photo(np.random.default_rng(16), 44, 40, (0, 10))  # red

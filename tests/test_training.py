@@ -100,6 +100,9 @@ def test_overrides_are_parsed_by_field_type():
             config_lib.override(config, [bad])
     with pytest.raises(ExemplarError, match="multiple of 32"):
         config_lib.check(dataclasses.replace(config, data=dataclasses.replace(config.data, image_size=50)))
+    for bad in ["data.self_crop_min=0", "data.self_hue=0.7", "data.self_saturation=1"]:
+        with pytest.raises(ExemplarError, match=bad.split("=")[0]):
+            config_lib.check(config_lib.override(config, [bad]))
 
 
 # --------------------------------------------------------------------------- the step
@@ -300,6 +303,24 @@ def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
     for path, variable in own_variables(generator).items():
         np.testing.assert_array_equal(own_variables(shipped)[path].numpy(), variable.numpy(), err_msg=path)
     assert (checkpoints / "generator_epoch002.weights.h5").exists() and (checkpoints / "generator_last.weights.h5").exists()
+
+
+def test_init_weights_start_a_run_from_another_runs_generator(tmp_path):
+    data = tmp_path / "photos"
+    _write_photos(data, per_class=4)
+    base = ["data.data_dir=" + str(data), "train.epochs=1", "train.steps_per_epoch=1", "train.run_eagerly=true"]
+    first, _ = run.train(config_lib.override(config_lib.preset("tiny"), base), tmp_path / "a", verbose=0)
+    start = tmp_path / "a" / "checkpoints" / "generator_last.weights.h5"
+    # lr 0: the second run cannot move its generator, so it must end where the first one did.
+    frozen = base + ["optim.lr=0", "train.init_weights=" + str(start), "data.seed=3", "train.seed=5"]
+    second, _ = run.train(config_lib.override(config_lib.preset("tiny"), frozen), tmp_path / "b", verbose=0)
+    first_vars, second_vars = own_variables(first.generator), own_variables(second.generator)
+    assert first_vars.keys() == second_vars.keys()
+    for path, variable in first_vars.items():
+        np.testing.assert_allclose(second_vars[path].numpy(), variable.numpy(), atol=1e-6, err_msg=path)
+    missing = config_lib.override(config_lib.preset("tiny"), base + ["train.init_weights=" + str(tmp_path / "no.h5")])
+    with pytest.raises(ExemplarError, match="no.h5"):
+        run.train(missing, tmp_path / "c", verbose=0)
 
 
 def test_command_help_and_bad_override(tmp_path):

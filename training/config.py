@@ -30,6 +30,10 @@ class DataConfig:
     image_size: int = 128  # target crop, pixels (square); multiple of 32 for the encoder strides
     reference_size: int = 128  # reference crop, pixels
     same_class_fraction: float = 0.5  # share of pairs whose reference is another photo of the class
+    # Self-augmented references (data_prep.pairs.self_reference):
+    self_crop_min: float = 0.35  # smallest share of the photo's area kept by the reference crop
+    self_hue: float = 0.03  # largest hue shift of the reference, fraction of the colour wheel
+    self_saturation: float = 0.15  # reference saturation factor drawn in [1 - x, 1 + x]
     seed: int = 0  # shuffling / augmentation seed
 
 
@@ -87,6 +91,7 @@ class TrainConfig:
     sample_count: int = 4  # rows of the per-epoch sample sheet
     monitor: str = "l1"  # metric deciding the "best" checkpoint (val_ prefixed with validation data)
     seed: int = 0  # keras.utils.set_random_seed
+    init_weights: str | None = None  # generator weights (.weights.h5 of a run's checkpoints) to start from
     run_eagerly: bool = False  # debugging and tests: no tf.function (slower steps, but no ~15 s tracing)
 
 
@@ -213,6 +218,12 @@ def check(config):
         problems.append("loss.palette_dropout must be in [0, 1]")
     if not 0.0 <= config.data.same_class_fraction <= 1.0:
         problems.append("data.same_class_fraction must be in [0, 1]")
+    if not 0.0 < config.data.self_crop_min <= 1.0:
+        problems.append("data.self_crop_min must be in (0, 1]")
+    if not 0.0 <= config.data.self_hue <= 0.5:
+        problems.append("data.self_hue must be in [0, 0.5]")
+    if not 0.0 <= config.data.self_saturation < 1.0:
+        problems.append("data.self_saturation must be in [0, 1)")
     if config.train.precision not in ("mixed_float16", "mixed_bfloat16"):
         problems.append("train.precision must be mixed_float16 or mixed_bfloat16")
     if problems:

@@ -134,6 +134,7 @@ def load_data(config, seed, sample_count=0, report_path=None):
             reference_size=data.reference_size,
             batch_size=batch_size,
             same_class_fraction=data.same_class_fraction,
+            self_augment=dict(crop_min=data.self_crop_min, hue=data.self_hue, saturation=data.self_saturation),
             training=training,
             seed=seed,
             repeat=repeat,
@@ -215,6 +216,9 @@ def _train(config, run_dir, extra_callbacks, verbose):
     )
     with strategy.scope():
         model = compile_model(build_model(config, num_classes), config)
+    if point is None and config.train.init_weights:
+        # Fine-tuning: start the generator from another run's weights (a resumed run has its own).
+        _load_init_weights(model, config.train.init_weights)
 
     callbacks = training_callbacks(out_dir, config, sample, resume=point is not None, validation=val_ds is not None)
     callbacks += extra_callbacks
@@ -249,6 +253,15 @@ def _train(config, run_dir, extra_callbacks, verbose):
         _merge(history, result.history)
     shutil.rmtree(backup_dir, ignore_errors=True)  # finished: nothing to resume
     return model, history
+
+
+def _load_init_weights(model, path):
+    if not os.path.isfile(path):
+        raise ExemplarError(f"{path}: train.init_weights names no file (give a generator .weights.h5)")
+    try:
+        model.generator.load_weights(path)
+    except (ValueError, OSError) as error:
+        raise ExemplarError(f"{path}: cannot start from these weights ({error})") from error
 
 
 def _merge(history, new):

@@ -25,8 +25,14 @@ from exemplar.commands.options import user_errors
 @click.option("--size", type=click.IntRange(min=64), default=256, show_default=True, help="Working resolution (pixels) the colorizer runs at.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate only N pairs, spread evenly over the CSV.")
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None, help="Save each colorized output as a PNG under this folder.")
+@click.option(
+    "--weights",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="For --method net: a model folder from 'python -m training.export_model' (default: the shipped model).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (summary and per-pair metrics) instead of tables.")
-def evaluate(pairs_csv, method, protocol, size, limit, save_dir, as_json):
+def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, as_json):
     """Colorize the grey version of each target in PAIRS.csv and compare with its colours.
 
     PAIRS.csv has a header line 'target,reference[,kind]'; paths are absolute or relative to
@@ -46,7 +52,7 @@ def evaluate(pairs_csv, method, protocol, size, limit, save_dir, as_json):
 
     with user_errors():
         pairs = evaluation.read_pairs(pairs_csv)
-        run = evaluation.load_method(method, size=size)
+        run = evaluation.load_method(method, size=size, weights=weights)
         rows = evaluation.evaluate(pairs, run, protocol=protocol, limit=limit, save_dir=save_dir, on_pair=progress)
 
     summary = evaluation.summarize(rows)
