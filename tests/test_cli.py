@@ -27,6 +27,9 @@ def _run(*args):
 def test_help_does_not_import_tensorflow():
     code = "import sys; from exemplar.cli import main; assert 'tensorflow' not in sys.modules, 'tf imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+    # python -m exemplar is the same command line (for environments without the console script).
+    listed = subprocess.run([sys.executable, "-m", "exemplar", "--help"], capture_output=True, text=True, check=True)
+    assert "python -m exemplar" in listed.stdout and "colorize" in listed.stdout
     for command in ([], ["colorize"], ["batch"], ["demo"]):
         result = _run(*command, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
