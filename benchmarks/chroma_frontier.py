@@ -30,12 +30,15 @@ SCALES = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
 
 
 def scaled_scores(output, truth, scales):
-    """(S, 2) array: PSNR and colourfulness of ``output`` with its chroma times each s (truth's L)."""
-    lab_out, lab_truth = color.rgb_to_lab(output), color.rgb_to_lab(truth)
+    """(S, 2) array: PSNR and colourfulness of ``output`` with its chroma times each s (truth's L).
+
+    Composed as the colorizer composes its outputs (``lab_to_rgb_keep_l``: out-of-gamut colours lose
+    chroma, not luminance), so s = 1 scores the output itself.
+    """
+    l_truth, ab_out = color.rgb_to_lab(truth)[..., 0], color.rgb_to_lab(output)[..., 1:]
     scores = []
     for s in scales:
-        lab = np.concatenate([lab_truth[..., :1], lab_out[..., 1:] * s], axis=-1)
-        rgb = np.clip(color.lab_to_rgb(lab), 0.0, 1.0)
+        rgb = color.lab_to_rgb_keep_l(l_truth, ab_out * s)  # (H, W, 3) in [0, 1]
         scores.append((metrics.psnr_rgb(rgb, truth), metrics.colourfulness(rgb)))
     return np.array(scores)
 
