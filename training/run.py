@@ -206,6 +206,10 @@ def _train(config, run_dir, extra_callbacks, verbose):
             f"{run_dir} holds an interrupted run of another model (see its config.json): resume it with "
             "its own config (exemplar train --run-dir DIR re-reads it) or train in a new --run-dir"
         )
+    init_weights = config.train.init_weights if point is None else None  # a resumed run has its own
+    if init_weights and not os.path.isfile(init_weights):
+        # Before the data scan and model build (minutes on a large folder), not after them.
+        raise ExemplarError(f"{init_weights}: train.init_weights names no file (give a generator .weights.h5)")
     if _is_chief(strategy):
         config_lib.save(config, config_path)
 
@@ -216,9 +220,8 @@ def _train(config, run_dir, extra_callbacks, verbose):
     )
     with strategy.scope():
         model = compile_model(build_model(config, num_classes), config)
-    if point is None and config.train.init_weights:
-        # Fine-tuning: start the generator from another run's weights (a resumed run has its own).
-        _load_init_weights(model, config.train.init_weights)
+    if init_weights:  # fine-tuning: start the generator from another run's weights
+        _load_init_weights(model, init_weights)
 
     callbacks = training_callbacks(out_dir, config, sample, resume=point is not None, validation=val_ds is not None)
     callbacks += extra_callbacks
@@ -256,8 +259,6 @@ def _train(config, run_dir, extra_callbacks, verbose):
 
 
 def _load_init_weights(model, path):
-    if not os.path.isfile(path):
-        raise ExemplarError(f"{path}: train.init_weights names no file (give a generator .weights.h5)")
     try:
         model.generator.load_weights(path)
     except (ValueError, OSError) as error:
