@@ -1,4 +1,5 @@
-"""A contact sheet of val pairs for the README: grey / reference / match / net / truth per row.
+"""A contact sheet of val pairs for the README: grey / reference / match / net following the
+reference / net (default, with its trust head) / truth per row.
 
     python benchmarks/contact_sheet.py [--out docs/contact_sheet.jpg] [--rows 12] [--data ../shared/data]
 
@@ -35,7 +36,8 @@ def main():
     data = pathlib.Path(args.data)
     same_class = spread(read_pairs(data / "val" / "pairs_same_class.csv"), args.rows - args.rows // 2)
     bsds = spread(sorted((data / "val" / "bsds").glob("*.jpg")), args.rows // 2)
-    methods = {name: Colorizer(method=name) for name in ("match", "net")}
+    methods = {"match": Colorizer(method="match"), "net --follow-reference": Colorizer(method="net", follow_reference=True),
+               "net": Colorizer(method="net")}
     rows = []
     for i in range(args.rows):
         if i % 2 == 0 and same_class:

@@ -8,7 +8,7 @@ Three evaluation sets (see ``exemplar/evaluation.py`` for the protocols):
 - ``self-scenes``: ``val/scenes/<class>/*.jpg`` (150x150), same protocol.
 Every method sees only each target's luminance. ``grey`` (no colour at all) is the floor.
 
-    python benchmarks/quality.py [--methods grey,match[,net]] [--limit N] [--size 256]
+    python benchmarks/quality.py [--methods grey,match[,net,net-follow]] [--limit N] [--size 256]
                                  [--sets same-class,self-bsds,self-scenes] [--weights DIR]
                                  [--markdown] [--json FILE]
 
@@ -45,7 +45,7 @@ def load_set(name, data):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="grey,match", help="comma-separated: grey, match, net (default grey,match)")
+    parser.add_argument("--methods", default="grey,match", help="comma-separated: grey, match, net, net-follow (net without its trust head; default grey,match)")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated subset of {', '.join(SETS)}")
     parser.add_argument("--limit", type=int, default=None, help="photos per set, spread evenly (default: all)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
@@ -65,7 +65,9 @@ def main():
     summary, report = {}, {"size": args.size, "limit": args.limit, "data": str(args.data), "results": {}}
     for method in methods:
         start = time.perf_counter()
-        run = evaluation.load_method(method, size=args.size, weights=args.weights)
+        follow = method == "net-follow"  # the network's raw output: exemplar colorize --follow-reference
+        run = evaluation.load_method("net" if follow else method, size=args.size, weights=args.weights,
+                                     follow_reference=follow)
         print(f"{method}: loaded in {time.perf_counter() - start:.1f} s", file=sys.stderr)
         for name, (pairs, protocol) in loaded.items():
             start = time.perf_counter()

@@ -23,7 +23,7 @@ from exemplar.guided_filter import guided_upsample
 from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
 
 METHODS = ("match", "net")
-DEFAULT_METHOD = "match"
+DEFAULT_METHOD = "net"
 DEFAULT_SIZE = 256
 MAX_ASPECT = 4  # the working size's long side is at most 4x its short side (panoramas)
 
@@ -47,9 +47,14 @@ class Colorizer:
     method: "match" (training-free correspondence) or "net" (the trained network).
     weights: for "net", a folder with ``default.npz``/``default.json`` (None: the shipped model).
     size: working short side in pixels; larger is slower and finer.
+    follow_reference: for "net", copy the reference's colours wherever they match, without the
+      model's fitted trust head (see :class:`exemplar.net.ReferenceTrust`).
+    net_palette: for "net", colour palettes with the network's colour-distribution branch instead
+      of match's tone assignment (the default, see below).
     """
 
-    def __init__(self, method=DEFAULT_METHOD, size=DEFAULT_SIZE, max_pixels=DEFAULT_MAX_PIXELS, weights=None):
+    def __init__(self, method=DEFAULT_METHOD, size=DEFAULT_SIZE, max_pixels=DEFAULT_MAX_PIXELS, weights=None,
+                 follow_reference=False, net_palette=False):
         if method not in METHODS:
             raise ExemplarError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
         if size < 64:
@@ -60,11 +65,18 @@ class Colorizer:
         if method == "net":
             from exemplar.net_colorizer import NetColorizer
 
-            self.method = NetColorizer(weights)
+            from exemplar.match_colorizer import MatchColorizer
+
+            self.method = NetColorizer(weights, follow_reference=follow_reference)
+            # Palettes go to match's tone assignment (sharing the encoder): the shipped network's
+            # palette branch saw 10% of its training examples and gives little colour (mean chroma
+            # 2.3 against match's 21 for val/bsds/102061 with the sepia palette).
+            self.palette_method = self.method if net_palette else MatchColorizer(encoder=self.method.encoder)
         else:
             from exemplar.match_colorizer import MatchColorizer
 
             self.method = MatchColorizer()
+            self.palette_method = self.method
 
     def colorize(self, target, references=(), strength=1.0, palette=None):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
@@ -93,12 +105,12 @@ class Colorizer:
         image = read_image(target, max_pixels=self.max_pixels)
         if not image.is_grey:
             warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=2)
-        reference_labs = [self._reference_lab(r) for r in references]
+        reference_labs = [self.reference_lab(r) for r in references]
 
         l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
-        l_work = _resize_short_side(l_full, self.size)  # (h, w)
+        l_work = resize_short_side(l_full, self.size)  # (h, w)
         if palette is not None:
-            ab_work = self.method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
+            ab_work = self.palette_method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
         else:
             ab_work = self.method.predict_ab(l_work, reference_labs)  # (h, w, 2) ab
         ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2
@@ -106,15 +118,15 @@ class Colorizer:
             ab_full *= strength
         return Colorized(rgb=lab_to_rgb_keep_l(l_full, ab_full), alpha=image.alpha, bit_depth=image.bit_depth)
 
-    def _reference_lab(self, source):
+    def reference_lab(self, source):
         """Read a reference and return its Lab at the working size; refuse grey references."""
         image = read_image(source, max_pixels=self.max_pixels)
         if image.is_grey:
             raise ImageError(image.path, "the reference has no colour (it is black-and-white); give a colour photo")
-        return rgb_to_lab(_resize_short_side(image.rgb, self.size))
+        return rgb_to_lab(resize_short_side(image.rgb, self.size))
 
 
-def _resize_short_side(image, size):
+def resize_short_side(image, size):
     """Resize (H, W[, C]) so the short side is ``size`` and the aspect at most MAX_ASPECT."""
     height, width = image.shape[:2]
     scale = size / min(height, width)

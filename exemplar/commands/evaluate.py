@@ -10,7 +10,7 @@ from exemplar.commands.options import user_errors
 @click.option(
     "--method",
     type=click.Choice(["match", "net", "grey"]),
-    default="match",
+    default="net",
     show_default=True,
     help="Colorizer method; 'grey' returns the grey input unchanged, as a floor to beat.",
 )
@@ -31,8 +31,10 @@ from exemplar.commands.options import user_errors
     default=None,
     help="For --method net: a model folder from 'python -m training.export_model' (default: the shipped model).",
 )
+@click.option("--follow-reference", is_flag=True,
+              help="For --method net: without the model's learned trust (copy matched reference colours).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (summary and per-pair metrics) instead of tables.")
-def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, as_json):
+def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, follow_reference, as_json):
     """Colorize the grey version of each target in PAIRS.csv and compare with its colours.
 
     PAIRS.csv has a header line 'target,reference[,kind]'; paths are absolute or relative to
@@ -52,7 +54,7 @@ def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, as_jso
 
     with user_errors():
         pairs = evaluation.read_pairs(pairs_csv)
-        run = evaluation.load_method(method, size=size, weights=weights)
+        run = evaluation.load_method(method, size=size, weights=weights, follow_reference=follow_reference)
         rows = evaluation.evaluate(pairs, run, protocol=protocol, limit=limit, save_dir=save_dir, on_pair=progress)
 
     summary = evaluation.summarize(rows)

@@ -33,11 +33,14 @@ def echoed_warnings():
 def colorizer_options(command):
     """Add the options that choose and tune the colorizer to a click command."""
     options = [
-        click.option("--method", default="match", show_default=True, type=click.Choice(["match", "net"]),
-                     help="'match': training-free semantic correspondence; 'net': the trained "
-                          "Gray2ColorNet-style network shipped with the package."),
+        click.option("--method", default="net", show_default=True, type=click.Choice(["match", "net"]),
+                     help="'net': the trained Gray2ColorNet-style network shipped with the package; "
+                          "'match': training-free semantic correspondence."),
         click.option("--weights", type=click.Path(file_okay=False),
                      help="For --method net: a folder with default.npz and default.json (a model you trained)."),
+        click.option("--follow-reference", is_flag=True,
+                     help="For --method net: copy the reference's colours wherever they match, without the "
+                          "model's learned trust (which tones down colours that similar photos rarely share)."),
         click.option("--size", default=256, show_default=True, type=click.IntRange(64, 2048),
                      help="Working short side in pixels: the model sees this size, the output keeps the full size."),
         click.option("--strength", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0),
@@ -50,12 +53,13 @@ def colorizer_options(command):
     return command
 
 
-def make_colorizer(method, size, max_megapixels, weights=None):
+def make_colorizer(method, size, max_megapixels, weights=None, follow_reference=False):
     """Build the Colorizer once per command (models load here); bad options exit 1."""
     from exemplar.colorizer import Colorizer
 
     with user_errors():
-        return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights)
+        return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights,
+                         follow_reference=follow_reference)
 
 
 def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None):

@@ -29,7 +29,7 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (refused otherwise).")
 @colorizer_options
 def restyle(target, references, palettes, palette_images, palette_colours, reference_dir, top_k, out_dir,
-            sheet_height, overwrite, method, weights, size, strength, max_megapixels):
+            sheet_height, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
     """Colorize TARGET once per style and write a comparison sheet.
 
     Styles are any mix of references (-r), palettes (--palette, --palette-from) and a searched
@@ -72,7 +72,7 @@ def restyle(target, references, palettes, palette_images, palette_colours, refer
     check_outputs(outputs + [sheet_path], overwrite)  # all refused before any work
 
     grey = _shrink(_grey_input(target, max_megapixels), sheet_height)  # an unreadable target fails here, early
-    colorizer = make_colorizer(method, size, max_megapixels, weights)
+    colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
     from exemplar.contact_sheet import SheetPanel, contact_sheet
 
     panels, failures = [SheetPanel("input (grey)", grey)], []

@@ -99,4 +99,5 @@ def train(
         click.echo("last epoch: " + ", ".join(f"{key} {value:.4f}" for key, value in sorted(last.items())))
     click.echo(f"generator checkpoints in {os.path.join(run_dir, 'checkpoints')}; to use the best one:")
     click.echo(f"  python -m training.export_model {run_dir} MODEL_DIR")
+    click.echo("  python -m training.fit_trust MODEL_DIR --data PHOTOS   # optional: the trust head")
     click.echo("  exemplar colorize --method net --weights MODEL_DIR ...")

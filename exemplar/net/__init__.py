@@ -4,6 +4,7 @@ from exemplar.net.color_distribution import ColorDistribution
 from exemplar.net.gated_fusion import GatedFusion
 from exemplar.net.gray2color_net import Gray2ColorNet
 from exemplar.net.patch_discriminator import PatchDiscriminator
+from exemplar.net.reference_trust import ReferenceTrust
 from exemplar.net.residual_block import ResidualBlock
 from exemplar.net.semantic_assignment import SemanticAssignment
 from exemplar.net.soft_ab_histogram import SoftAbHistogram
@@ -13,6 +14,7 @@ __all__ = [
     "GatedFusion",
     "Gray2ColorNet",
     "PatchDiscriminator",
+    "ReferenceTrust",
     "ResidualBlock",
     "SemanticAssignment",
     "SoftAbHistogram",
