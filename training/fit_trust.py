@@ -83,7 +83,7 @@ def collect(colorizer, pairs, seed=0, log=print):
 
     from exemplar.color import AB_SCALE, rgb_to_lab
     from exemplar.colorizer import resize_short_side
-    from exemplar.evaluation import read_rgb
+    from exemplar.evaluation import read_rgb, self_reference
     from exemplar.net.reference_trust import CellDescriptor
 
     rng = np.random.default_rng(seed)
@@ -92,11 +92,8 @@ def collect(colorizer, pairs, seed=0, log=print):
     descriptors, sums, means = [], [], []
     for i, (target, reference) in enumerate(pairs):
         truth = read_rgb(target)  # (H, W, 3) sRGB in [0, 1]
-        if reference is None:  # own colours, mirrored, a random 75-95% crop: the same scene
-            crop = rng.uniform(0.75, 0.95)
-            h, w = truth.shape[:2]
-            y, x = int((h - h * crop) / 2), int((w - w * crop) / 2)
-            reference = np.ascontiguousarray(truth[y:h - y, x:w - x][:, ::-1])
+        if reference is None:  # own colours, mirrored, a random 75-95% centre crop: the same scene
+            reference = self_reference(truth, crop=rng.uniform(0.75, 0.95))
         lab = rgb_to_lab(resize_short_side(truth, colorizer.size))  # (h, w, 3) working size
         inputs = net.network_inputs(lab[..., 0], [colorizer.reference_lab(reference)])
         parts = net.parts(inputs, training=False)
@@ -157,8 +154,10 @@ def fit(trust, descriptors, sums, epochs=30, learning_rate=1e-3, batch_size=4096
               help="Photo folder; its class sub-folders give the same-class pairs.")
 @click.option("--self-data", type=click.Path(exists=True, file_okay=False),
               help="Photo folder for the self pairs (default: --data).")
-@click.option("--same-class", default=800, show_default=True, help="Number of same-class pairs.")
-@click.option("--self", "self_pairs", default=400, show_default=True, help="Number of photos used as their own reference.")
+@click.option("--same-class", default=800, show_default=True, type=click.IntRange(min=1),
+              help="Number of same-class pairs.")
+@click.option("--self", "self_pairs", default=400, show_default=True, type=click.IntRange(min=1),
+              help="Number of photos used as their own reference (both kinds are needed to place the image gate).")
 @click.option("--size", default=256, show_default=True, help="Working short side, as `exemplar colorize --size`.")
 @click.option("--epochs", default=30, show_default=True, help="Passes over the collected cells.")
 @click.option("--hidden", default=64, show_default=True, help="Width of the trust head's hidden layer.")
