@@ -65,9 +65,10 @@ def main():
     parser.add_argument("--budget", type=float, default=0.7, help="oracle's colourfulness, share of the truth's (default 0.7)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
     parser.add_argument("--weights", type=pathlib.Path, default=None, help="net's model folder (default: the shipped one)")
+    parser.add_argument("--follow-reference", action="store_true", help="net without its trust head (the raw network)")
     args = parser.parse_args()
 
-    run = evaluation.load_method(args.method, size=args.size, weights=args.weights)
+    run = evaluation.load_method(args.method, size=args.size, weights=args.weights, follow_reference=args.follow_reference)
     pairs = evaluation.spread(evaluation.read_pairs(args.pairs), args.limit)
     per_photo, truth_colour = [], []
     for pair in pairs:
