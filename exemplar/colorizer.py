@@ -62,10 +62,10 @@ class Colorizer:
         self.method_name = method
         self.size = size
         self.max_pixels = max_pixels
+        from exemplar.match_colorizer import MatchColorizer
+
         if method == "net":
             from exemplar.net_colorizer import NetColorizer
-
-            from exemplar.match_colorizer import MatchColorizer
 
             self.method = NetColorizer(weights, follow_reference=follow_reference)
             # Palettes go to match's tone assignment (sharing the encoder): the shipped network's
@@ -73,8 +73,6 @@ class Colorizer:
             # 2.3 against match's 21 for val/bsds/102061 with the sepia palette).
             self.palette_method = self.method if net_palette else MatchColorizer(encoder=self.method.encoder)
         else:
-            from exemplar.match_colorizer import MatchColorizer
-
             self.method = MatchColorizer()
             self.palette_method = self.method
 

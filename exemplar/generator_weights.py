@@ -20,7 +20,7 @@ TRUST_ARGS = ("feature_dim", "top_k", "hidden", "vividness", "gate_centre", "gat
 def own_variables(generator):
     """{path: variable} for the generator's variables that are not the encoder's."""
     encoder_ids = {id(v) for v in generator.encoder.weights}
-    return {v.path: v for v in generator.weights if id(v) not in encoder_ids}
+    return _by_path(v for v in generator.weights if id(v) not in encoder_ids)
 
 
 def save_generator(generator, folder, name="default", info=None):
@@ -51,7 +51,7 @@ def load_generator(folder, name="default", encoder=None):
 def save_trust(trust, folder, info=None):
     """Write ``folder/trust.npz`` and ``folder/trust.json`` for a fitted ReferenceTrust head."""
     args = {key: getattr(trust, key) for key in TRUST_ARGS}
-    _save({v.path: v for v in trust.weights}, Path(folder), "trust", args, info)
+    _save(_by_path(trust.weights), Path(folder), "trust", args, info)
 
 
 def load_trust(folder):
@@ -63,8 +63,13 @@ def load_trust(folder):
         return None
     meta = json.loads((folder / "trust.json").read_text())
     trust = ReferenceTrust(**meta["model"])
-    _assign({v.path: v for v in trust.weights}, folder / "trust.npz")
+    _assign(_by_path(trust.weights), folder / "trust.npz")
     return trust
+
+
+def _by_path(variables):
+    """[variable] -> {Keras path: variable}, the keys of the .npz files."""
+    return {v.path: v for v in variables}
 
 
 def _save(variables, folder, name, args, info):
