@@ -16,3 +16,15 @@ def colorize(target, reference=None, **kwargs):
     from exemplar.api import colorize as _colorize
 
     return _colorize(target, reference, **kwargs)
+
+
+def colorize_video(source, output, reference=None, **kwargs):
+    """Colorize the film ``source`` (video file or folder of numbered frames) into ``output``
+    from ``reference`` (path, array or list), ``palette=`` or ``reference_at=[(WHEN, IMAGE)]``.
+
+    Size, frame count, frame rate, audio and every frame's CIE L are kept; colour follows
+    optical flow between keyframes. See :func:`exemplar.video.api.colorize_video` for the options.
+    """
+    from exemplar.video.api import colorize_video as _colorize_video
+
+    return _colorize_video(source, output, reference, **kwargs)

@@ -15,6 +15,7 @@ from exemplar.commands.demo import demo
 from exemplar.commands.evaluate import evaluate
 from exemplar.commands.restyle import restyle
 from exemplar.commands.train import train
+from exemplar.commands.video import video
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +33,4 @@ main.add_command(demo)
 main.add_command(evaluate)
 main.add_command(restyle)
 main.add_command(train)
+main.add_command(video)

@@ -1,0 +1,98 @@
+"""``exemplar video``: colorize a film (video file or folder of numbered frames), stable from frame to frame."""
+
+import time
+
+import click
+
+from exemplar.commands.options import colorizer_options, echoed_warnings, load_palette, make_colorizer, user_errors
+
+
+@click.command()
+@click.argument("source", metavar="INPUT", type=click.Path())
+@click.option("-r", "--reference", "references", multiple=True, metavar="IMAGE",
+              help="Colour reference photo for the film from its start; repeat to draw colours from several.")
+@click.option("--reference-at", "reference_at", multiple=True, metavar="WHEN=IMAGE",
+              help="Switch to IMAGE from WHEN on: a time (00:01:30, 1:30, 90s) or a frame number (2250); "
+                   "repeat for more switches, or several IMAGEs at one WHEN.")
+@click.option("--palette", metavar="COLOURS",
+              help="Colour from a palette instead of references: '#2a6f97:2,#f4a261' or a built-in name (sepia, ...).")
+@click.option("--palette-from", type=click.Path(dir_okay=False), metavar="IMAGE",
+              help="Colour from the dominant colours of IMAGE instead of references.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output video (.mp4 .mkv .mov: H.264; .avi: MPEG-4), or a path without extension for a "
+                   "folder of PNG frames.")
+@click.option("--fps", type=click.FloatRange(min=0.01), default=None,
+              help="Frame rate of a folder of frames given as INPUT  [default: 25]; a video keeps its own.")
+@click.option("--keyframe-interval", default=8, show_default=True, type=click.IntRange(1, 1000),
+              help="Run the colorizer at least every this many frames; colour follows optical flow in between "
+                   "(1: every frame).")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (refused otherwise).")
+@click.option("--resume", is_flag=True,
+              help="Continue a run of the same job that was stopped part-way, keeping its finished frames.")
+@colorizer_options
+def video(source, references, reference_at, palette, palette_from, output, fps, keyframe_interval, overwrite,
+          resume, method, weights, follow_reference, size, strength, max_megapixels):
+    """Colorize the black-and-white film INPUT (MP4/AVI/MKV/MOV, or a folder of numbered frames).
+
+    OUTPUT keeps INPUT's size, frame count, frame rate and audio track, and every frame's
+    luminance; colour is carried along optical flow between keyframes so it does not flicker.
+    OUTPUT appears only when complete.
+    """
+    from fractions import Fraction
+
+    if palette is not None and palette_from is not None:
+        raise click.UsageError("give --palette or --palette-from, not both")
+    chosen = load_palette(palette, palette_from)
+    if chosen is not None and references:
+        raise click.UsageError("give references (-r) or a palette, not both")
+    with user_errors():
+        from exemplar.video.reference_schedule import parse_reference_at
+        from exemplar.video.video_colorizer import VideoColorizer, check_video_output, open_frames
+
+        switches = [parse_reference_at(text) for text in reference_at]
+        check_video_output(output, overwrite)  # bad input and output are refused before models load
+        reader = open_frames(source, Fraction(fps).limit_denominator(1001) if fps else None)
+    colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
+    job = VideoColorizer(colorizer, keyframe_interval=keyframe_interval)
+    progress = Progress()
+    try:
+        with user_errors(), echoed_warnings():
+            result = job.run(reader, output, list(references), palette=chosen, reference_at=switches,
+                             strength=strength, overwrite=overwrite, resume=resume, on_progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo("stopped; run the same command with --resume to continue from the last finished segment",
+                   err=True)
+        raise click.Abort() from None
+    progress.close()
+    resumed = f", {result.resumed_at} from the earlier run" if result.resumed_at else ""
+    audio = f", audio {result.audio}" if result.audio else ""
+    click.echo(f"wrote {output}: {result.frames} frames{resumed}, colorizer on {result.keyframes} "
+               f"({result.cuts} cuts){audio}, {result.seconds:.1f} s")
+
+
+class Progress:
+    """A one-line progress bar on stderr: frames done, frames/s and time left (redrawn at most 4x a second)."""
+
+    def __init__(self, width=30):
+        self.width = width
+        self.started = self.shown = None
+        self.first = 0
+
+    def __call__(self, done, total):
+        now = time.perf_counter()
+        if self.started is None:  # count speed from the first frame of this run (resume skips some)
+            self.started, self.first = now, done - 1
+        if self.shown is not None and now - self.shown < 0.25 and done < total:
+            return
+        self.shown = now
+        rate = (done - self.first) / max(now - self.started, 1e-6)
+        filled = int(self.width * done / max(total, 1))
+        left = max(total - done, 0) / rate if rate > 0 else 0
+        bar = "#" * filled + "-" * (self.width - filled)
+        click.echo(f"\r[{bar}] {done}/{total} frames  {rate:.1f} frames/s  {int(left) // 60}:{int(left) % 60:02d} left ",
+                   nl=False, err=True)
+
+    def close(self):
+        if self.shown is not None:
+            click.echo("", err=True)

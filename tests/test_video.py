@@ -1,0 +1,208 @@
+"""``exemplar video`` through click's CliRunner: frames, size, fps, audio and L kept; resume; bad input.
+
+Clips are generated here (64x48, 8 frames of moving shapes, with a 440 Hz tone); the colorizer
+is ``match`` at working size 64, the cheapest that works.
+"""
+
+import av
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from exemplar.cli import main
+from exemplar.color import rgb_to_l
+
+FPS, FRAMES, WIDTH, HEIGHT = 12, 8, 64, 48
+
+
+def _frame(i):
+    """(48, 64, 3) uint8 grey frame i: a gradient with a square and a disc moving across it."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    grey = 60 + 100 * x / WIDTH + 20 * np.sin(y / 5.0)
+    grey[8:24, 4 + 3 * i : 20 + 3 * i] = 220
+    grey[(y - 32) ** 2 + (x - 50 + 2 * i) ** 2 < 64] = 30
+    return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _write_clip(path, codec="libx264", audio=True, frames=FRAMES):
+    with av.open(str(path), "w") as out:
+        video = out.add_stream(codec, rate=FPS)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        if audio:
+            sound = out.add_stream("aac", rate=16000)
+            sound.layout = "mono"
+        for i in range(frames):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(_frame(i), format="rgb24")))
+        out.mux(video.encode(None))
+        if audio:
+            t = np.arange(16000 * frames // FPS) / 16000
+            tone = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None],
+                                              format="fltp", layout="mono")
+            tone.sample_rate = 16000
+            out.mux(sound.encode(tone))
+            out.mux(sound.encode(None))
+    return path
+
+
+def _decoded(path):
+    """All frames of a video as (N, H, W, 3) uint8, and (fps, audio codec names, audio packet sizes)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = stream.average_rate
+        audio = [s.codec_context.name for s in container.streams.audio]
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
+    with av.open(str(path)) as container:
+        sizes = [p.size for s in container.streams.audio[:1] for p in container.demux(s) if p.size]
+    return frames, fps, audio, sizes
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return _write_clip(tmp_path / "film.mp4")
+
+
+@pytest.fixture
+def reference(tmp_path):
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:] = (40, 110, 190)
+    rgb[8:30, 10:40] = (210, 70, 40)
+    path = tmp_path / "ref.png"
+    cv2.imwrite(str(path), rgb[..., ::-1])
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args] + ["--method", "match", "--size", "64"])
+
+
+def _l(frames):
+    return rgb_to_l(frames.astype(np.float32) / 255)
+
+
+def test_video_keeps_frames_size_fps_audio_and_luminance(clip, reference, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = _run("video", clip, "-r", reference, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "audio copied" in result.output and "frames/s" in result.output
+    frames, fps, audio, sizes = _decoded(out)
+    source, source_fps, _, source_sizes = _decoded(clip)
+    assert frames.shape == source.shape == (FRAMES, HEIGHT, WIDTH, 3) and fps == source_fps == FPS
+    assert audio == ["aac"] and sizes == source_sizes  # the same audio packets, copied
+    assert np.abs(_l(frames) - _l(source)).mean() < 1.5  # H.264 4:2:0 at CRF 18 is close, not exact
+    chroma = np.abs(frames.astype(int) - frames.mean(axis=3, keepdims=True)).mean()
+    assert chroma > 3  # coloured
+    # As PNG frames the luminance is kept exactly (to 8-bit rounding).
+    folder = tmp_path / "frames"
+    assert _run("video", clip, "-r", reference, "-o", folder).exit_code == 0
+    pngs = np.stack([cv2.imread(str(p))[..., ::-1] for p in sorted(folder.glob("*.png"))])
+    assert pngs.shape == source.shape
+    assert np.abs(_l(pngs) - _l(source)).max() < 0.6
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_frame_folder_in_avi_out_with_reference_switch(reference, tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    for i in range(FRAMES):  # frame_9 before frame_10: ordered by number, not by name
+        cv2.imwrite(str(folder / f"frame_{i + 5}.png"), _frame(i))
+    second = tmp_path / "ref2.jpg"
+    cv2.imwrite(str(second), np.full((40, 40, 3), (40, 160, 60), np.uint8))
+    out = tmp_path / "out.avi"
+    result = _run("video", folder, "-r", reference, "--reference-at", f"4={second}", "--fps", 10, "-o", out)
+    assert result.exit_code == 0, result.output
+    frames, fps, audio, _ = _decoded(out)
+    assert frames.shape == (FRAMES, HEIGHT, WIDTH, 3) and fps == 10 and audio == []
+    # MPEG-4 Part 2 at quantiser 2, 4:2:0 chroma on a 64x48 frame: close, not exact
+    assert np.abs(_l(frames) - _l(np.stack([_frame(i) for i in range(FRAMES)]))).mean() < 2.5
+
+
+def test_resume_after_interruption_redoes_only_unfinished_frames(clip, reference, tmp_path):
+    from exemplar.colorizer import Colorizer
+    from exemplar.video.video_colorizer import VideoColorizer
+
+    job = VideoColorizer(Colorizer(method="match", size=64), segment_frames=3)
+    out = tmp_path / "out.mkv"
+    seen = []
+
+    def killed_at_frame_5(done, total):
+        seen.append(done)
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(clip, out, [reference], on_progress=killed_at_frame_5)
+    assert not out.exists()  # nothing at OUTPUT until it is complete
+    assert (tmp_path / ".out.mkv.partial" / "state.npz").exists()
+    seen.clear()
+    result = job.run(clip, out, [reference], resume=True, on_progress=lambda done, total: seen.append(done))
+    assert result.resumed_at == 3 and seen == [4, 5, 6, 7, 8]  # frames 1-3 (one segment) were kept
+    assert _decoded(out)[0].shape[0] == FRAMES and result.audio == "copied"
+    assert not (tmp_path / ".out.mkv.partial").exists()
+
+
+def _truncated(path, tmp_path, suffix):
+    data = _write_clip(tmp_path / f"whole{suffix}", frames=24).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _bad_input(kind, tmp_path):
+    """Write an input of the given bad kind; -> its path."""
+    path = tmp_path / {"folder_empty": "empty_frames", "no_frames": "blank.avi", "audio_only": "sound.mkv",
+                       "truncated_mkv": "cut.mkv", "codec": "odd.mkv"}.get(kind, "film.mp4")
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("not a film\n" * 50)
+    elif kind in ("truncated_mp4", "truncated_mkv"):
+        _truncated(path, tmp_path, path.suffix)
+    elif kind == "folder_empty":
+        path.mkdir()
+        (path / "notes.txt").write_text("no frames here")
+    elif kind == "no_frames":
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("mpeg4", rate=FPS)  # AVI keeps a header for a stream never written to
+            stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+            out.start_encoding()
+    elif kind == "audio_only":
+        with av.open(str(path), "w") as out:
+            sound = out.add_stream("aac", rate=16000)
+            tone = av.AudioFrame.from_ndarray(np.zeros((1, 4096), np.float32), format="fltp", layout="mono")
+            tone.sample_rate = 16000
+            out.mux(sound.encode(tone))
+            out.mux(sound.encode(None))
+    elif kind == "codec":  # a codec FFmpeg has no decoder for: rename H.264's Matroska codec ID
+        data = _write_clip(tmp_path / "whole.mkv", audio=False).read_bytes()
+        path.write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ"))
+    return path
+
+
+@pytest.mark.parametrize("kind, problem", [
+    ("missing", "not found"), ("empty", "empty"), ("text", "not a video"), ("truncated_mp4", "truncated"),
+    ("truncated_mkv", "truncated"), ("no_frames", "no frames"), ("audio_only", "no video stream"),
+    ("codec", "not supported"), ("folder_empty", "no numbered frames"),
+])
+def test_bad_input_is_refused_naming_the_file(kind, problem, reference, tmp_path):
+    source = _bad_input(kind, tmp_path)
+    out = tmp_path / "out.mp4"
+    result = _run("video", source, "-r", reference, "-o", out)
+    assert result.exit_code == 1, result.output
+    assert str(source) in result.output and problem in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_existing_output_is_refused_and_kept(clip, reference, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    result = _run("video", clip, "-r", reference, "-o", out)
+    assert result.exit_code == 1 and "already exists" in result.output and str(out) in result.output
+    assert out.read_bytes() == b"precious"
+
+
+def test_reference_times_and_frames():
+    from exemplar.video.reference_schedule import ReferenceSchedule, parse_when
+
+    assert [parse_when(t, 25) for t in ("2250", "1:30", "00:01:30", "90s", "0:00:01.5")] == [2250, 2250, 2250, 2250, 38]
+    schedule = ReferenceSchedule(["a.jpg"], reference_at=[("2s", "b.jpg"), ("50", "c.jpg")], fps=25)
+    assert schedule.at(0).references == ("a.jpg",) and schedule.at(49).references == ("a.jpg",)
+    assert schedule.at(50).references == ("b.jpg", "c.jpg")
