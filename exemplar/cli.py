@@ -14,6 +14,7 @@ from exemplar.commands.colorize import colorize
 from exemplar.commands.demo import demo
 from exemplar.commands.evaluate import evaluate
 from exemplar.commands.restyle import restyle
+from exemplar.commands.serve import serve
 from exemplar.commands.train import train
 from exemplar.commands.video import video
 
@@ -32,5 +33,6 @@ main.add_command(batch)
 main.add_command(demo)
 main.add_command(evaluate)
 main.add_command(restyle)
+main.add_command(serve)
 main.add_command(train)
 main.add_command(video)

@@ -1,0 +1,122 @@
+"""``Engine``: what the worker thread does with a job: the CLI's colorize, with files from the workspace.
+
+It owns the one :class:`exemplar.colorizer.Colorizer` of the server (models load once, in
+:meth:`load`) and, with ``--reference-dir``, a :class:`exemplar.reference_index.ReferenceIndex` of
+that folder, searched by similarity exactly as ``exemplar colorize --reference-dir`` does. The
+result is written as PNG at the target's full size, keeping 16-bit samples and alpha as the CLI
+does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside).
+"""
+
+import inspect
+import re
+import warnings
+
+from exemplar.errors import ExemplarError, ImageError
+from exemplar.serve.workspace import shrink
+
+LIBRARY_THUMB = 160  # long side of the reference-folder thumbnails on the page
+RESULT_PREVIEW = 1280  # long side of the result shown in the page's before/after view
+
+
+class Engine:
+    """Colorize jobs from a :class:`exemplar.serve.workspace.Workspace`; see :class:`JobQueue` for the threading."""
+
+    def __init__(self, workspace, method="net", size=256, weights=None, follow_reference=False, reference_dir=None):
+        self.workspace = workspace
+        self.options = {"method": method, "size": size, "weights": weights, "follow_reference": follow_reference}
+        self.reference_dir = reference_dir
+        self.colorizer = None
+        self.index = None
+        self.library = []  # [(label, path)] of the reference folder's usable photos, in index order
+
+    def load(self):
+        from exemplar.colorizer import Colorizer
+
+        self.colorizer = Colorizer(max_pixels=self.workspace.max_pixels, **self.options)
+        if self.reference_dir is not None:
+            self._load_library()
+
+    def _load_library(self):
+        from exemplar.image_io import read_image, write_image
+        from exemplar.reference_index import ReferenceIndex
+
+        with warnings.catch_warnings():  # unusable files are simply not offered
+            warnings.simplefilter("ignore")
+            self.index = ReferenceIndex(self.reference_dir, encoder=self.colorizer.method.encoder,
+                                        max_pixels=self.workspace.max_pixels)
+        for number, path in enumerate(self.index.paths):
+            image = read_image(path, max_pixels=self.workspace.max_pixels)
+            write_image(self.workspace.root / "library" / f"{number}.png", shrink(image.rgb, LIBRARY_THUMB))
+            self.library.append((path.relative_to(self.index.directory).as_posix(), path))
+
+    @property
+    def supports_vividness(self):
+        """Whether this version's Colorizer.run takes ``vividness`` (the one place it is wired)."""
+        from exemplar.colorizer import Colorizer
+
+        return "vividness" in inspect.signature(Colorizer.run).parameters
+
+    # ------------------------------------------------------------------ one job
+
+    def run(self, job):
+        labels = {}  # workspace path -> the user's file name, so messages never show our temp paths
+        try:
+            self._run(job, labels)
+        except ExemplarError as error:
+            text = f"{labels.get(error.path, 'photo')}: {error.problem}" if isinstance(error, ImageError) else str(error)
+            for path, name in labels.items():
+                text = text.replace(path, name)
+            raise ExemplarError(text) from error
+
+    def _run(self, job, labels):
+        from exemplar.colorizer import ExemplarWarning
+        from exemplar.image_io import write_image
+
+        spec, workspace = job.spec, self.workspace
+        target = workspace.upload(spec["target"], "target")
+        labels[str(target.path)] = target.name
+        references = []
+        for upload_id in spec.get("references", []):
+            upload = workspace.upload(upload_id, "reference")
+            labels[str(upload.path)] = upload.name
+            references.append(upload.path)
+        for number in spec.get("library", []):
+            label, path = self.library[number]
+            labels[str(path)] = label
+            references.append(path)
+        if spec.get("search"):
+            if self.index is None:
+                raise ExemplarError("this server has no reference folder to search (start it with --reference-dir)")
+            job.stage = "finding references"
+            for match in self.index.search(target.path, top_k=spec.get("top_k", 3)):
+                label = match.path.relative_to(self.index.directory).as_posix()
+                labels[str(match.path)] = label
+                references.append(match.path)
+                job.notes.append(f"reference from the folder: {label} (similarity {match.similarity:.3f})")
+
+        job.stage = "colorizing"
+        options = {"strength": spec.get("strength", 1.0), "palette": spec.get("palette")}
+        if spec.get("vividness") is not None and self.supports_vividness:
+            options["vividness"] = spec["vividness"]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExemplarWarning)
+            result = self.colorizer.run(target.path, references, **options)
+        for warning in caught:
+            if issubclass(warning.category, ExemplarWarning):
+                text = str(warning.message)
+                for path, name in labels.items():
+                    text = text.replace(path, name)
+                job.notes.append(text)
+
+        job.stage = "saving"
+        folder = workspace.job_folder(job.id)
+        write_image(folder / "result.png", result.rgb, alpha=result.alpha, bit_depth=result.bit_depth)
+        small_alpha = None if result.alpha is None else shrink(result.alpha, RESULT_PREVIEW)
+        write_image(folder / "preview.png", shrink(result.rgb, RESULT_PREVIEW), alpha=small_alpha)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", target.name.rsplit(".", 1)[0]).strip("._") or "photo"
+        height, width = result.rgb.shape[:2]
+        job.result = {"width": width, "height": height, "bit_depth": result.bit_depth,
+                      "alpha": result.alpha is not None, "download": f"{stem}_colorized.png"}
+
+    def forget(self, job):
+        self.workspace.drop_job_folder(job.id)
