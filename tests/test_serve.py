@@ -186,10 +186,12 @@ def test_bad_inputs_are_answered_on_the_page(browser, server, files):
              what="the grey-reference message")
     assert not browser.find_elements(By.CSS_SELECTOR, "#references .chip")  # the grey one was not added
 
-    # No reference and no palette: automatic colorization where the colorizer has it, else its message.
+    # No reference and no palette: automatic colorization where the colorizer (and method) has it,
+    # else the colorizer's own message, on the page.
     browser.find_element(By.CSS_SELECTOR, "label:has(#mode-automatic)").click()
     if colorize_and_wait(browser) == "failed":
-        assert "give at least one colour reference or a palette" in messages(browser)
+        detail = browser.find_element(By.CSS_SELECTOR, "#queue .job .detail").text
+        assert "reference" in detail and "palette" in detail and detail in messages(browser)
 
 
 def test_photo_and_reference_give_a_download_with_the_input_lightness(browser, server, files):
@@ -232,6 +234,34 @@ def test_palette_run_in_the_browser(browser, server, files):
              what="the image's colours in the pickers")
     assert browser.find_element(By.ID, "palette-kind-custom").is_selected()
     assert colorize_and_wait(browser) == "done", messages(browser)
+
+
+def test_film_in_the_video_tab(browser, server, files, tmp_path):
+    av = pytest.importorskip("av", reason="PyAV is not installed (exemplar video needs it)")
+    from selenium.webdriver.common.by import By
+
+    film = tmp_path / "old film.mp4"
+    with av.open(str(film), "w") as out:  # 8 grey frames, 96x64, a bright square moving right
+        stream = out.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i in range(8):
+            frame = np.full((64, 96), 90, np.uint8)
+            frame[16:40, 8 + 4 * i : 32 + 4 * i] = 210
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.dstack([frame] * 3), format="rgb24")))
+        out.mux(stream.encode(None))
+    open_page(browser, server)
+    browser.find_element(By.ID, "tab-video").click()
+    add_file(browser, "video-input", film, "videos")
+    add_file(browser, "reference-input", files["reference"], "references")
+    assert colorize_and_wait(browser) == "done", messages(browser)
+    job_id = browser.find_element(By.CSS_SELECTOR, "#queue .job").get_attribute("data-id")
+    assert browser.find_element(By.ID, "result-video").is_displayed()
+    status, mp4 = request(server, f"/api/jobs/{job_id}/result")
+    coloured = tmp_path / "coloured.mp4"
+    coloured.write_bytes(mp4)
+    with av.open(str(coloured)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(container.streams.video[0])]
+    assert status == 200 and len(frames) == 8 and frames[0].shape == (64, 96, 3)
 
 
 # ---------------------------------------------------------------- over HTTP

@@ -6,10 +6,11 @@ Routes (no request ever carries a path; uploads and jobs are named by server-mad
   POST /api/uploads?role=R&name=N  the raw file as the body, streamed to the workspace with a size cap
   GET  /api/uploads/{id}/preview a small 8-bit PNG of an upload, for the page
   GET  /api/library/{n}/thumb    a thumbnail of the reference folder's n-th photo
-  POST /api/jobs                 JSON {target, references, library, search, top_k, palette, strength, vividness}
+  POST /api/jobs                 JSON {target, references, library, search, top_k, palette, strength, vividness,
+                                 video}
   GET  /api/jobs?ids=a,b         the state of those jobs (the page polls its own)
   GET  /api/jobs/{id}/preview    the result, small, for the before/after view
-  GET  /api/jobs/{id}/result     the full-resolution PNG, as a download
+  GET  /api/jobs/{id}/result     the full-resolution PNG (a film: MP4), as a download
 
 Uploads are the raw body (``fetch(url, {body: file})``), not multipart: the server streams it
 straight into its own folder and stops reading the moment the size limit is passed, and no
@@ -103,7 +104,7 @@ def build_app(workspace, engine, jobs):
             return problem("the request is not a JSON object")
         try:
             spec = _job_spec(body, workspace, engine)
-            target = workspace.upload(spec["target"], "target")
+            target = workspace.upload(spec["target"], "video" if spec["video"] else "target")
             job = jobs.submit(target.name, spec)
         except UploadError as error:
             return problem(str(error), error.status)
@@ -128,6 +129,8 @@ def build_app(workspace, engine, jobs):
 
     async def job_result(request):
         job, found = finished(request, "result.png")
+        if job is not None and job.result.get("video"):
+            return FileResponse(found.with_name("result.mp4"), media_type="video/mp4", filename=job.result["download"])
         return found if job is None else FileResponse(found, media_type="image/png", filename=job.result["download"])
 
     routes = [
@@ -170,7 +173,11 @@ def _job_spec(body, workspace, engine):
             parse_palette(str(palette))
         except ExemplarError as error:
             raise UploadError(str(error)) from error
-    search = bool(body.get("search"))
+    search, video = bool(body.get("search")), bool(body.get("video"))
+    if video and not _video_available():
+        raise UploadError("this version of exemplar cannot colorize films")
+    if video and search:
+        raise UploadError("for a film, pick references yourself: finding similar photos works on photos only")
     if palette is not None and (references or library or search):
         raise UploadError("give colour references or a palette, not both")
     strength, vividness, top_k = body.get("strength", 1.0), body.get("vividness"), body.get("top_k", 3)
@@ -181,12 +188,12 @@ def _job_spec(body, workspace, engine):
     if not isinstance(top_k, int) or not 1 <= top_k <= 8:
         raise UploadError("the number of references to find must be between 1 and 8")
     return {"target": body.get("target"), "references": references, "library": library, "search": search,
-            "top_k": top_k, "palette": palette, "strength": float(strength),
+            "top_k": top_k, "palette": palette, "strength": float(strength), "video": video,
             "vividness": None if vividness is None else float(vividness)}
 
 
 def _video_available():
-    """The video tab is offered once ``exemplar video`` exists (being built separately)."""
+    """The video tab is offered where ``exemplar video`` (and its PyAV decoder) is installed."""
     from importlib.util import find_spec
 
-    return find_spec("exemplar.commands.video") is not None
+    return find_spec("exemplar.video") is not None and find_spec("av") is not None

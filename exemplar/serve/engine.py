@@ -4,7 +4,8 @@ It owns the one :class:`exemplar.colorizer.Colorizer` of the server (models load
 :meth:`load`) and, with ``--reference-dir``, a :class:`exemplar.reference_index.ReferenceIndex` of
 that folder, searched by similarity exactly as ``exemplar colorize --reference-dir`` does. The
 result is written as PNG at the target's full size, keeping 16-bit samples and alpha as the CLI
-does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside).
+does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside). A film
+goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, to an MP4.
 """
 
 import inspect
@@ -73,7 +74,7 @@ class Engine:
         from exemplar.image_io import write_image
 
         spec, workspace = job.spec, self.workspace
-        target = workspace.upload(spec["target"], "target")
+        target = workspace.upload(spec["target"], "video" if spec.get("video") else "target")
         labels[str(target.path)] = target.name
         references = []
         for upload_id in spec.get("references", []):
@@ -94,6 +95,9 @@ class Engine:
                 references.append(match.path)
                 job.notes.append(f"reference from the folder: {label} (similarity {match.similarity:.3f})")
 
+        if spec.get("video"):
+            return self._run_video(job, target, references)
+
         job.stage = "colorizing"
         options = {"strength": spec.get("strength", 1.0), "palette": spec.get("palette")}
         if spec.get("vividness") is not None and self.supports_vividness:
@@ -113,10 +117,28 @@ class Engine:
         write_image(folder / "result.png", result.rgb, alpha=result.alpha, bit_depth=result.bit_depth)
         small_alpha = None if result.alpha is None else shrink(result.alpha, RESULT_PREVIEW)
         write_image(folder / "preview.png", shrink(result.rgb, RESULT_PREVIEW), alpha=small_alpha)
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", target.name.rsplit(".", 1)[0]).strip("._") or "photo"
         height, width = result.rgb.shape[:2]
         job.result = {"width": width, "height": height, "bit_depth": result.bit_depth,
-                      "alpha": result.alpha is not None, "download": f"{stem}_colorized.png"}
+                      "alpha": result.alpha is not None, "download": f"{_stem(target.name)}_colorized.png"}
+
+    def _run_video(self, job, target, references):
+        """A film through ``exemplar video``'s VideoColorizer (same models), written as H.264 MP4."""
+        from exemplar.video.video_colorizer import VideoColorizer
+
+        def progress(done, total):
+            job.stage = f"frame {done} of {total}"
+
+        job.stage = "colorizing the film"
+        output = self.workspace.job_folder(job.id) / "result.mp4"
+        VideoColorizer(self.colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
+                                           strength=job.spec.get("strength", 1.0), on_progress=progress)
+        job.result = {"width": target.info["width"], "height": target.info["height"], "video": True,
+                      "frames": target.info["frames"], "download": f"{_stem(target.name)}_colorized.mp4"}
 
     def forget(self, job):
         self.workspace.drop_job_folder(job.id)
+
+
+def _stem(name):
+    """A file name's stem made safe for a download name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit(".", 1)[0]).strip("._") or "photo"

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import cv2
 
-ROLES = ("target", "reference", "palette")
-PREVIEW_SIDE = {"target": 1280, "reference": 256, "palette": 256}  # long side of the page's previews
+ROLES = ("target", "reference", "palette", "video")
+PREVIEW_SIDE = {"target": 1280, "reference": 256, "palette": 256, "video": 1280}  # long side of the page's previews
 MAX_UPLOADS = 256  # older uploads are forgotten (and deleted) past this, so the disk stays bounded
 _ID = re.compile(r"[0-9a-f]{16}")
 
@@ -85,6 +85,10 @@ class Workspace:
             raise UploadError(f"unknown upload role {role!r}; expected one of: {', '.join(ROLES)}")
         try:
             with self._decode:
+                if role == "video":
+                    return self._remember(Upload(id=upload_id, role=role, name=name, path=path,
+                                                 preview=path.with_name(path.name + "_preview.png"),
+                                                 info=self._check_video(path)))
                 image = read_image(path, max_pixels=self.max_pixels)
                 info = {"width": image.rgb.shape[1], "height": image.rgb.shape[0], "bit_depth": image.bit_depth,
                         "alpha": image.alpha is not None, "grey": image.is_grey}
@@ -108,9 +112,29 @@ class Workspace:
         except UploadError:
             path.unlink(missing_ok=True)
             raise
-        upload = Upload(id=upload_id, role=role, name=name, path=path, preview=preview, info=info)
+        return self._remember(Upload(id=upload_id, role=role, name=name, path=path, preview=preview, info=info))
+
+    def _check_video(self, path):
+        """Open a film with ``exemplar video``'s reader (header and packets, no decoding past frame 1);
+        write its first frame as the preview; -> info. Raises ImageError naming our path."""
+        from exemplar.errors import ImageError
+        from exemplar.image_io import write_image
+        from exemplar.video.video_reader import VideoReader
+
+        reader = VideoReader(path)
+        if reader.width * reader.height > self.max_pixels:
+            raise ImageError(path, f"its frames are {reader.width}x{reader.height}, over the limit of "
+                                   f"{self.max_pixels / 1e6:g} megapixels")
+        frames = reader.frames()
+        first = next(frames)
+        frames.close()
+        write_image(path.with_name(path.name + "_preview.png"), shrink(first, PREVIEW_SIDE["video"]))
+        return {"width": reader.width, "height": reader.height, "frames": reader.frame_count,
+                "fps": round(float(reader.fps), 3), "audio": reader.has_audio}
+
+    def _remember(self, upload):
         with self._lock:
-            self._uploads[upload_id] = upload
+            self._uploads[upload.id] = upload
             while len(self._uploads) > MAX_UPLOADS:
                 _, old = self._uploads.popitem(last=False)
                 old.path.unlink(missing_ok=True)

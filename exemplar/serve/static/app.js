@@ -6,7 +6,9 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
+  tab: "photos",    // or "video"
   targets: [],      // uploads {id, name, preview, ...} with role target
+  videos: [],       // uploads with role video
   references: [],   // uploads with role reference
   picked: new Set(),// reference-folder photo numbers
   colours: [],      // {hex, weight} of "My colours"
@@ -66,6 +68,9 @@ async function addFiles(files, role) {
         state.targets.push(info);
         if (info.grey === false) say(`${info.name}: this photo is in colour; only its brightness is used`);
         if (!state.shown) showOriginal(info);
+      } else if (role === "video") {
+        state.videos.push(info);
+        showOriginal(info);
       } else if (role === "reference") {
         state.references.push(info);
       } else {
@@ -88,7 +93,8 @@ function chip(info, list, onRemove) {
   img.src = info.preview;
   img.alt = "";
   const label = document.createElement("span");
-  label.textContent = `${info.name} · ${info.width}×${info.height}` + (info.bit_depth === 16 ? " · 16-bit" : "");
+  label.textContent = `${info.name} · ${info.width}×${info.height}` + (info.bit_depth === 16 ? " · 16-bit" : "") +
+    (info.frames ? ` · ${info.frames} frames` : "");
   const remove = document.createElement("button");
   remove.type = "button";
   remove.textContent = "×";
@@ -99,13 +105,15 @@ function chip(info, list, onRemove) {
 }
 
 function renderChips() {
-  for (const [key, listId] of [["targets", "targets"], ["references", "references"]]) {
+  for (const [key, listId] of [["targets", "targets"], ["videos", "videos"], ["references", "references"]]) {
     const list = $(listId);
     list.replaceChildren();
     state[key].forEach((info, i) => chip(info, list, () => state[key].splice(i, 1)));
   }
-  $("colorize").disabled = !(state.config && state.config.ready && state.targets.length);
-  $("colorize").textContent = state.targets.length > 1 ? `Colorize ${state.targets.length} photos` : "Colorize";
+  const items = chosen();
+  $("colorize").disabled = !(state.config && state.config.ready && items.length);
+  const noun = state.tab === "video" ? "films" : "photos";
+  $("colorize").textContent = items.length > 1 ? `Colorize ${items.length} ${noun}` : "Colorize";
 }
 
 function wireDrop(dropId, inputId, role) {
@@ -192,8 +200,10 @@ function renderLibrary() {
 
 // ---------------------------------------------------------------- jobs
 
+function chosen() { return state.tab === "video" ? state.videos : state.targets; }
+
 function jobRequest(target) {
-  const request = {target: target.id, strength: Number($("strength").value)};
+  const request = {target: target.id, strength: Number($("strength").value), video: target.role === "video"};
   const vividness = Number($("vividness").value);
   if (vividness !== 1) request.vividness = vividness;  // 1 = the model's own; unchanged sends nothing
   if (mode() === "reference") {
@@ -208,7 +218,7 @@ function jobRequest(target) {
 }
 
 async function colorize() {
-  for (const target of state.targets) {
+  for (const target of chosen()) {
     try {
       const job = await answer(await fetch("/api/jobs", {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(jobRequest(target)),
@@ -293,6 +303,8 @@ function renderQueue() {
 
 function showOriginal(target) {
   const compare = $("compare");
+  compare.hidden = false;
+  $("result-video").hidden = true;
   compare.classList.remove("empty");
   compare.classList.add("original-only");
   $("before").src = target.preview;
@@ -305,16 +317,28 @@ function showResult(job) {
   const r = job.status.result;
   state.shown = job.id;
   const compare = $("compare");
+  compare.hidden = Boolean(r.video);
+  $("result-video").hidden = !r.video;
+  if (r.video) $("result-video").src = `/api/jobs/${job.id}/result`;
   compare.classList.remove("empty", "original-only");
   $("before").src = job.target.preview;
   $("after").src = `/api/jobs/${job.id}/preview`;
-  $("viewer-caption").textContent = `${job.target.name} · ${r.width}×${r.height} · ` +
-    `${r.bit_depth}-bit PNG` + (r.alpha ? " with transparency" : "");
+  $("viewer-caption").textContent = `${job.target.name} · ${r.width}×${r.height} · ` + (r.video
+    ? `${r.frames} frames, MP4` : `${r.bit_depth}-bit PNG` + (r.alpha ? " with transparency" : ""));
   const link = $("download");
   link.href = `/api/jobs/${job.id}/result`;
   link.download = r.download;
   link.hidden = false;
   renderQueue();
+}
+
+function switchTab(tab) {
+  state.tab = tab;
+  for (const t of ["photos", "video"]) {
+    $(`tab-${t}`).setAttribute("aria-selected", String(t === tab));
+    $(`${t}-step`).hidden = t !== tab;
+  }
+  renderChips();
 }
 
 function split() {
@@ -329,6 +353,8 @@ async function start() {
   wireDrop("target-drop", "target-input", "target");
   wireDrop("reference-drop", "reference-input", "reference");
   wireDrop("palette-drop", "palette-input", "palette");
+  wireDrop("video-drop", "video-input", "video");
+  for (const tab of ["photos", "video"]) $(`tab-${tab}`).onclick = () => switchTab(tab);
   document.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", showMode));
   $("palette-builtin").addEventListener("change", () => { $("palette-kind-builtin").checked = true; renderBuiltin(); });
   $("add-colour").onclick = () => { state.colours.push({hex: "#808080", weight: 1}); $("palette-kind-custom").checked = true; renderColours(); };
@@ -357,6 +383,8 @@ async function start() {
   renderBuiltin();
   renderLibrary();
   $("vividness-note").hidden = c.vividness;
+  $("tab-video").disabled = !c.video;
+  $("tab-video").title = c.video ? "Colorize a film" : "This installation cannot colorize films";
   renderChips();
 }
 
