@@ -6,7 +6,7 @@ working size) is carried from the previous frame along dense optical flow of the
 (OpenCV's DIS flow), and the colorizer is asked only where that cannot be done:
 
 - a pixel whose forward and backward flow disagree (an occlusion, new content at the border, a
-  flow failure) does not take the carried colour; between keyframes it is filled from the
+  flow failure) and whose grey level did not arrive with the flow does not take the carried colour; between keyframes it is filled from the
   carried colour around it, on a keyframe it takes the colorizer's;
 - every ``keyframe_interval`` frames, or sooner once enough new content has appeared, the
   colorizer runs and pulls the carried colour towards its own (``keep`` of the carried colour
@@ -32,14 +32,18 @@ class FlowPropagator:
       (inconsistent flow) since the last keyframe.
     cut_consistent: a frame where less than this fraction of pixels has consistent flow is a cut.
     cut_histogram: ... or whose grey histogram is this far (Bhattacharyya distance) from the last.
+    grey_tolerance: where the flows disagree, colour is still carried if the grey level it came
+      with differs by at most this much (uint8 steps of L * 2.55: 4 = 1.6 L).
     """
 
-    def __init__(self, keyframe_interval=8, keep=0.7, new_content=0.05, cut_consistent=0.4, cut_histogram=0.35):
+    def __init__(self, keyframe_interval=8, keep=0.7, new_content=0.05, cut_consistent=0.4, cut_histogram=0.35,
+                 grey_tolerance=4):
         self.keyframe_interval = keyframe_interval
         self.keep = keep
         self.new_content = new_content
         self.cut_consistent = cut_consistent
         self.cut_histogram = cut_histogram
+        self.grey_tolerance = grey_tolerance
         # DIS ("fast" preset): ~5 ms per flow at 455x256 on one core; Farneback costs ~10x more.
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.reset()
@@ -100,7 +104,7 @@ class FlowPropagator:
         return self.prev_ab, kind
 
     def _carry(self, l8):
-        """Warp the previous ab onto this frame -> ((h, w, 2) ab, (h, w) bool consistent)."""
+        """Warp the previous ab onto this frame -> ((h, w, 2) ab, (h, w) bool: colour can be carried)."""
         backward = self._flow.calc(l8, self.prev_l8, None)  # (h, w, 2): this frame -> previous, pixels
         forward = self._flow.calc(self.prev_l8, l8, None)  # (h, w, 2): previous -> this frame
         height, width = l8.shape
@@ -113,7 +117,11 @@ class FlowPropagator:
         round_trip = np.sum((backward + forward_there) ** 2, axis=2)
         motion = np.sum(backward**2, axis=2) + np.sum(forward_there**2, axis=2)
         inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
-        return carried, (round_trip <= 0.01 * motion + 0.5) & inside
+        # In flat regions (sky, walls) the two flows disagree although the colour carried is right:
+        # the previous frame's grey level arriving where it should is accepted as well.
+        arrived = cv2.remap(self.prev_l8, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        same_grey = cv2.absdiff(arrived, l8) <= self.grey_tolerance
+        return carried, ((round_trip <= 0.01 * motion + 0.5) | same_grey) & inside
 
     @staticmethod
     def _histogram_distance(a, b):
