@@ -19,7 +19,7 @@ def export(run_dir, out_dir, checkpoint="best"):
     import keras
 
     import exemplar.encoder  # noqa: F401  (registers EfficientNetLite0 for deserialisation)
-    import exemplar.net  # noqa: F401  (registers Gray2ColorNet and its layers)
+    import exemplar.net  # noqa: F401  (registers ColorHead and its layers)
     from exemplar.generator_weights import save_generator
 
     run_dir = Path(run_dir)

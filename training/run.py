@@ -46,30 +46,44 @@ def make_strategy(name="auto"):
     raise ValueError(f"unknown strategy {name!r}: use auto, default, mirrored or multi_worker")
 
 
-def build_model(config, num_classes=0):
-    """ColorizationGAN of Gray2ColorNet + PatchDiscriminator, as ``config.model`` describes."""
+def build_model(config, num_classes=0, class_weights=None):
+    """ColorizationGAN of a ColorHead + PatchDiscriminator, as ``config.model`` describes.
+
+    class_weights: (Q,) rebalancing weights (None: uniform, for a model that will only be loaded).
+    The encoder is built only for image batches (no data.cache_dir): cached runs never need it.
+    """
+    import numpy as np
+
+    from exemplar.ab_bins import AbBins
     from exemplar.encoder import EfficientNetLite0
-    from exemplar.net.gray2color_net import Gray2ColorNet
+    from exemplar.net.color_head import ColorHead
     from exemplar.net.patch_discriminator import PatchDiscriminator
+    from training.colorization_gan import ColorizationGAN
 
     model = config.model
-    encoder = EfficientNetLite0(include_top=False, weights=model.encoder_weights)
-    generator = Gray2ColorNet(
-        encoder=encoder,
+    head = ColorHead(
+        width=model.width,
         num_classes=num_classes if model.classifier else 0,
         hist_bins=model.hist_bins,
-        width=model.width,
         temperature=model.temperature,
         top_k=model.top_k,
-        trainable_encoder=model.trainable_encoder,
         name="generator",
     )
     discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
-    return ColorizationGAN(generator, discriminator, hist_bins=model.hist_bins, palette_dropout=config.loss.palette_dropout)
+    encoder = None
+    if not config.data.cache_dir:
+        encoder = EfficientNetLite0(include_top=False, weights=model.encoder_weights)
+        encoder.trainable = False
+    if class_weights is None:
+        class_weights = np.ones(AbBins().count, np.float32)
+    loss = config.loss
+    return ColorizationGAN(head, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
+                              palette_share=loss.palette_share, auto_share=loss.auto_share,
+                              train_temperature=loss.train_temperature)
 
 
 def compile_model(model, config):
-    """Adam for generator, discriminator and (when fine-tuned) the encoder at a lower lr.
+    """Adam for the colour head and the discriminator.
 
     Under the mixed_float16 policy each optimizer gets its own dynamic loss scale
     (keras LossScaleOptimizer); mixed_bfloat16 has float32's range and needs none.
@@ -82,13 +96,9 @@ def compile_model(model, config):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    encoder_optimizer = None
-    if config.model.trainable_encoder:
-        encoder_optimizer = adam(optim.lr * optim.encoder_lr_multiplier)
     model.compile(
         g_optimizer=adam(optim.lr),
         d_optimizer=adam(optim.d_lr),
-        encoder_optimizer=encoder_optimizer,
         loss_weights=config.loss,
         run_eagerly=config.train.run_eagerly,
         jit_compile=False,  # XLA gains little on CPU and re-traces per shape; GPUs can turn it on later
@@ -97,7 +107,7 @@ def compile_model(model, config):
 
 
 def load_data(config, seed, sample_count=0, report_path=None):
-    """(train dataset, validation dataset or None, sample batch dict of numpy or None, num_classes).
+    """Image batches: (train dataset, validation dataset or None, sample batch of numpy or None, num_classes).
 
     seed: the training stream's; validation and the sample batch always use data.seed, so they
     show the same examples before and after a resume.
@@ -154,6 +164,58 @@ def load_data(config, seed, sample_count=0, report_path=None):
         first = next(iter(dataset(source, sample_count, training=False, repeat=True, seed=data.seed)))
         sample = {key: value.numpy() for key, value in first.items()}
     return train_ds, val_ds, sample, len(records.class_names)
+
+
+def load_cached_data(config, seed):
+    """(train dataset, FeatureCache) for a run with data.cache_dir (see data_prep.cached_pairs)."""
+    from data_prep.cached_pairs import make_cached_dataset
+    from data_prep.feature_cache import FeatureCache
+
+    data = config.data
+    cache = FeatureCache(data.cache_dir)
+    dataset = make_cached_dataset(
+        cache,
+        image_size=data.image_size,
+        reference_size=data.reference_size,
+        batch_size=config.train.batch_size,
+        same_class_fraction=data.same_class_fraction,
+        hue=data.self_hue,
+        saturation=data.self_saturation,
+        seed=seed,
+    )
+    return dataset, cache
+
+
+def _cached_sample(config, cache):
+    """The sample sheet's batch: centre crops of photos spread over the cache (self pairs), or None."""
+    import numpy as np
+
+    from data_prep.cached_pairs import CachedPairs
+
+    count = min(config.train.sample_count, len(cache))
+    if count == 0:
+        return None
+    pairs = CachedPairs(cache, config.data.image_size, config.data.reference_size)
+    examples = [pairs.example(int(i), np.random.default_rng(0), training=False)
+                for i in np.linspace(0, len(cache) - 1, count).round()]
+    return {key: np.stack([e[key] for e in examples]) for key in examples[0]}
+
+
+def colour_weights(ab_arrays, max_pixels=400_000):
+    """Class-rebalancing weights (Q,) from an iterable of (..., 2) ab arrays (Lab units).
+
+    Pixels are subsampled evenly to at most ``max_pixels`` in all: the weights come from a
+    distribution smoothed over neighbouring bins, which a few hundred thousand pixels pin down.
+    """
+    import numpy as np
+
+    from exemplar.ab_bins import AbBins
+
+    ab = np.concatenate([np.asarray(a, np.float32).reshape(-1, 2) for a in ab_arrays])
+    ab = ab[:: max(1, len(ab) // max_pixels)]
+    bins = AbBins()
+    histogram = sum(bins.histogram(chunk) * len(chunk) for chunk in np.array_split(ab, max(1, len(ab) // 50_000)))
+    return bins.rebalancing_weights(histogram)
 
 
 def _scan_and_report(records, report_path):
@@ -214,12 +276,20 @@ def _train(config, run_dir, extra_callbacks, verbose):
         config_lib.save(config, config_path)
 
     # A different data seed after a resume: the restarted iterator does not replay the same batches.
-    report = os.path.join(out_dir, "data_report.json") if point is None else None  # scanned once per run
-    train_ds, val_ds, sample, num_classes = load_data(
-        config, config.data.seed + done_steps, config.train.sample_count, report_path=report
-    )
+    if config.data.cache_dir:
+        train_ds, cache = load_cached_data(config, config.data.seed + done_steps)
+        val_ds, num_classes = None, len(cache.class_names)
+        sample = _cached_sample(config, cache)
+        step = max(1, len(cache) // 4000)  # every photo's colours would only cost time: 4,000 suffice
+        weights = colour_weights(cache.arrays["lab4"][i, ::2, ::2, 1:] for i in range(0, len(cache), step))
+    else:
+        report = os.path.join(out_dir, "data_report.json") if point is None else None  # scanned once per run
+        train_ds, val_ds, sample, num_classes = load_data(
+            config, config.data.seed + done_steps, config.train.sample_count, report_path=report
+        )
+        weights = colour_weights(batch["target_ab"].numpy() * 110.0 for batch in train_ds.take(20))
     with strategy.scope():
-        model = compile_model(build_model(config, num_classes), config)
+        model = compile_model(build_model(config, num_classes, weights), config)
     if init_weights:  # fine-tuning: start the generator from another run's weights
         _load_init_weights(model, init_weights)
 

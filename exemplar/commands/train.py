@@ -50,12 +50,16 @@ from exemplar.commands.options import user_errors
     default=None,
     help="Train on Places365 from this TFDS data_dir (already prepared; nothing is downloaded) instead of --data.",
 )
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+              help="Train from this frozen-encoder feature cache (python -m data_prep cache PHOTOS DIR): "
+                   "no decoding and no encoder in the loop, about 10x faster on a CPU.")
 @click.option("--classes", default=None, help="Comma-separated class names to keep, e.g. forest,sea (default: all).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most N photos.")
 def train(
-    preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assignments, places365_data_dir, classes, limit
+    preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assignments, places365_data_dir, cache_dir,
+    classes, limit
 ):
-    """Train the Gray2ColorNet generator against a patch discriminator and save its weights.
+    """Train the colour network (ColorHead on the frozen encoder) against a patch discriminator.
 
     Writes the resolved config to RUN_DIR/config.json, generator weights per epoch and the best
     one to RUN_DIR/checkpoints/, a sample sheet per epoch to RUN_DIR/samples/, TensorBoard logs
@@ -82,6 +86,8 @@ def train(
             options += ["data.source=folder", f"data.data_dir={data_dir}"]
         if places365_data_dir is not None:
             options += ["data.source=places365", f"data.places365_data_dir={places365_data_dir}"]
+        if cache_dir is not None:
+            options.append(f"data.cache_dir={cache_dir}")
         if classes is not None:
             options.append(f"data.classes={classes}")
         if limit is not None:
@@ -99,5 +105,4 @@ def train(
         click.echo("last epoch: " + ", ".join(f"{key} {value:.4f}" for key, value in sorted(last.items())))
     click.echo(f"generator checkpoints in {os.path.join(run_dir, 'checkpoints')}; to use the best one:")
     click.echo(f"  python -m training.export_model {run_dir} MODEL_DIR")
-    click.echo("  python -m training.fit_trust MODEL_DIR --data PHOTOS   # optional: the trust head")
     click.echo("  exemplar colorize --method net --weights MODEL_DIR ...")
