@@ -8,7 +8,8 @@ Steps (shapes for a 6000x4000 target at the default working size 256):
 4. compose full-size L + ab into sRGB, reducing chroma where a colour falls outside the gamut, so
    the output's L is the input's L.
 The method (``match`` or ``net``) only ever sees the working size: cost beyond that is linear in
-pixels and cheap.
+pixels and cheap. ``net`` works in three modes: from references, from a palette, or automatically
+(neither given).
 """
 
 import warnings
@@ -47,14 +48,15 @@ class Colorizer:
     method: "match" (training-free correspondence) or "net" (the trained network).
     weights: for "net", a folder with ``default.npz``/``default.json`` (None: the shipped model).
     size: working short side in pixels; larger is slower and finer.
-    follow_reference: for "net", copy the reference's colours wherever they match, without the
-      model's fitted trust head (see :class:`exemplar.net.ReferenceTrust`).
-    net_palette: for "net", colour palettes with the network's colour-distribution branch instead
-      of match's tone assignment (the default, see below).
+    follow_reference: for "net", copy the reference's colours wherever the correspondence finds a
+      match, instead of the learned gate (which uses the network's own colours where the
+      reference does not fit).
+    vividness: for "net", in [0, 1): 1 - the annealed-mean temperature (default 0.62, T = 0.38);
+      lower is safer and duller, higher more saturated and patchier.
     """
 
     def __init__(self, method=DEFAULT_METHOD, size=DEFAULT_SIZE, max_pixels=DEFAULT_MAX_PIXELS, weights=None,
-                 follow_reference=False, net_palette=False):
+                 follow_reference=False, vividness=None):
         if method not in METHODS:
             raise ExemplarError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
         if size < 64:
@@ -62,26 +64,23 @@ class Colorizer:
         self.method_name = method
         self.size = size
         self.max_pixels = max_pixels
-        from exemplar.match_colorizer import MatchColorizer
-
         if method == "net":
-            from exemplar.net_colorizer import NetColorizer
+            from exemplar.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
 
-            self.method = NetColorizer(weights, follow_reference=follow_reference)
-            # Palettes go to match's tone assignment (sharing the encoder): the shipped network's
-            # palette branch saw 10% of its training examples and gives little colour (mean chroma
-            # 2.3 against match's 21 for val/bsds/102061 with the sepia palette).
-            self.palette_method = self.method if net_palette else MatchColorizer(encoder=self.method.encoder)
+            vividness = DEFAULT_VIVIDNESS if vividness is None else vividness
+            self.method = NetColorizer(weights, follow_reference=follow_reference, vividness=vividness)
         else:
+            from exemplar.match_colorizer import MatchColorizer
+
             self.method = MatchColorizer()
-            self.palette_method = self.method
 
     def colorize(self, target, references=(), strength=1.0, palette=None):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
         return self.run(target, references, strength=strength, palette=palette).rgb
 
     def run(self, target, references=(), strength=1.0, palette=None):
-        """Colorize ``target`` (path or array) from ``references`` (paths or arrays) or a palette.
+        """Colorize ``target`` (path or array) from ``references`` (paths or arrays), a palette, or
+        automatically when neither is given (``net`` only).
 
         palette: an :class:`exemplar.palette.Palette` or its text (``"sepia"``, ``"#2a6f97 #f4a261"``)
           used instead of references.
@@ -98,8 +97,10 @@ class Colorizer:
             palette = parse_palette(palette)
         if palette is not None and references:
             raise ExemplarError("give colour references or a palette, not both")
-        if not references and palette is None:
-            raise ExemplarError("give at least one colour reference or a palette")
+        automatic = not references and palette is None
+        if automatic and not hasattr(self.method, "predict_ab_auto"):
+            raise ExemplarError(f"the {self.method_name} method needs a colour reference or a palette; "
+                                "automatic colorization (neither) needs --method net")
         image = read_image(target, max_pixels=self.max_pixels)
         if not image.is_grey:
             warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=2)
@@ -108,7 +109,9 @@ class Colorizer:
         l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
         l_work = resize_short_side(l_full, self.size)  # (h, w)
         if palette is not None:
-            ab_work = self.palette_method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
+            ab_work = self.method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
+        elif automatic:
+            ab_work = self.method.predict_ab_auto(l_work)
         else:
             ab_work = self.method.predict_ab(l_work, reference_labs)  # (h, w, 2) ab
         ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2

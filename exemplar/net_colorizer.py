@@ -1,110 +1,142 @@
-"""The ``net`` method: the trained Gray2ColorNet-style network at the working size.
+"""The ``net`` method: the trained colour network at the working size, in its three modes.
 
 Same contract as :class:`exemplar.match_colorizer.MatchColorizer`: L (h, w) in, ab (h, w, 2) out,
 so the Colorizer's full-size guided upsampling and L-preserving composition apply unchanged.
+
+    target L (h, w) -> multiple of 32 (h32, w32) -> encoder (frozen) -> ColorHead -> probabilities
+    (h32/4, w32/4, Q) -> annealed mean at 1 - vividness -> ab (h32/4, w32/4, 2) -> guided upsampling
+    along the target's own L -> ab (h, w, 2)
 """
 
 from importlib.resources import files
 
 import cv2
-import keras
 import numpy as np
 import tensorflow as tf
 
+from exemplar.ab_bins import DEFAULT_TEMPERATURE, AbBins
 from exemplar.color import AB_SCALE, normalize_l
-from exemplar.generator_weights import load_generator, load_trust
-from exemplar.match_colorizer import resize_to_stride
+from exemplar.generator_weights import load_generator
+from exemplar.guided_filter import guided_upsample
+from exemplar.match_colorizer import encoder_input, resize_to_stride
 
 STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
+DEFAULT_VIVIDNESS = 1.0 - DEFAULT_TEMPERATURE  # 0.62: Zhang et al.'s annealed-mean temperature 0.38
 
 
 class NetColorizer:
-    """Load the shipped (or a given) generator once; predict ab for any target and references.
+    """Load the shipped (or a given) model once; colour from references, a palette, or nothing.
 
-    weights: folder holding ``default.npz`` and ``default.json`` (None: the packaged model), and
-      optionally ``trust.npz`` / ``trust.json``, a fitted :class:`ReferenceTrust` head.
-    follow_reference: ignore the trust head and copy the reference's colours wherever they match
-      (the generator's raw output). Without a trust file that is what happens anyway.
+    weights: folder holding ``default.npz`` and ``default.json`` (None: the packaged model).
+    follow_reference: copy the reference's colours wherever the correspondence found a match
+      (gate 1) instead of the learned gate, which falls back on the network's own colours where
+      the reference does not fit.
+    vividness in [0, 1): 1 - the annealed-mean temperature. 0 gives the mean of the predicted
+      colour distribution (safe, dull); towards 1 its most likely colour (vivid, may be patchy).
+    encoder: an EfficientNetLite0 with its classifier (include_top) to share.
     """
 
-    def __init__(self, weights=None, follow_reference=False):
+    def __init__(self, weights=None, follow_reference=False, vividness=DEFAULT_VIVIDNESS, encoder=None):
+        from exemplar.errors import ExemplarError
+
+        if not 0.0 <= vividness < 1.0:
+            raise ExemplarError(f"vividness must be in [0, 1), got {vividness}")
         folder = weights if weights is not None else files("exemplar") / "weights"
-        self.model, self.info = load_generator(folder)
-        self.trust = None if follow_reference else load_trust(folder)
-        # What the trust head reads besides the ab: the target's matching features and the
-        # correspondence similarities at 1/8 (their names are fixed by Gray2ColorNet).
-        self.parts = keras.Model(self.model.inputs, {
-            "ab": self.model.output["ab"],  # (1, h32, w32, 2) ab/110
-            "features8": self.model.get_layer("target_match8").output,  # (1, h32/8, w32/8, 472)
-            "similarities8": self.model.get_layer("assign8").output[1],  # (1, h32/8, w32/8, top_k)
-        })
-        # A graph per input shape (bilinear UpSampling2D cannot trace unknown sizes): ~2 s to
-        # trace once, then about twice as fast as eager calls. Working sizes are multiples of 32,
-        # so photos of one aspect ratio share a graph.
-        self._raw = tf.function(lambda inputs: self.model(inputs, training=False)["ab"])
-        if self.trust is not None:
-            self._trusted = tf.function(lambda inputs: self.trust(self.parts(inputs, training=False), training=False))
+        self.head, self.info = load_generator(folder)
+        if encoder is None:
+            from exemplar.encoder import EfficientNetLite0
 
-    @property
-    def encoder(self):
-        """The network's ImageNet encoder, for sharing (reference search) instead of a second copy."""
-        return self.model.encoder
+            encoder = EfficientNetLite0(weights="imagenet")
+        self.encoder = encoder
+        self.follow = 1.0 if follow_reference else None
+        self.temperature = 1.0 - vividness
+        self.bins = AbBins()
+        self.hist_bins = self.head.hist_bins
+        # One graph for all sizes: spatial dims are None, and the head's upsampling reads sizes at
+        # run time (exemplar.net.upsample), so a new photo size costs no new trace.
+        self._encode = tf.function(
+            lambda image: encoder(image, training=False), input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32)]
+        )
+        spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.head.input.items()}
+        self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32)])
+        self._prior = tf.function(lambda inputs: tf.nn.softmax(self.head(inputs, training=False)["prior_logits"])[0],
+                                  input_signature=[spec])
 
-    def network_inputs(self, target_l, reference_labs):
-        """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> the generator's
-        input dict at the network size (h32, w32), multiples of 32.
+    def _to_ab(self, inputs, temperature):
+        """Head outputs decoded (exemplar.net.color_head.decode_ab) -> (h/4, w/4, 2) ab."""
+        from exemplar.net.color_head import decode_ab
 
-        Several references are set side by side into one reference image, so correspondence
-        runs over all their positions and the colour histogram is their union.
+        outputs = self.head(inputs, training=False)
+        return decode_ab(outputs, self.bins, temperature, self.follow)[0]
+
+    def _features(self, l, prefix, levels):
+        out = self._encode(encoder_input(l))
+        return {f"{prefix}_{level}": out[level.replace("s", "stride")] for level in levels}
+
+    def _predict(self, target_l, reference_lab=None, hist=None, palette=None):
+        """Shared path of the three modes: (h, w) L -> (h, w, 2) ab at the working size.
+
+        reference_lab: (hr, wr, 3) Lab or None (palette, automatic); hist: (bins**2,) summing to 1
+        (reference or palette) or None (automatic). The masks tell the head which mode this is.
         """
-        from exemplar.palette import soft_ab_histogram
-
         target = resize_to_stride(target_l, STRIDE)  # (h32, w32)
-        reference = _side_by_side(reference_labs, min(target.shape))  # (S, S * n, 3) Lab
-        hist = soft_ab_histogram(reference[..., 1:], bins=self.model.hist_bins)  # takes Lab units
-        return _inputs(target, reference[..., :1], reference[..., 1:] / AB_SCALE, hist, mask=1.0)
+        quarter = (target.shape[1] // 4, target.shape[0] // 4)
+        l4 = cv2.resize(target, quarter, interpolation=cv2.INTER_AREA)  # (h32/4, w32/4) L
+        reference_given = reference_lab is not None
+        if not reference_given:  # a neutral stand-in that reference_mask 0 switches off
+            reference_lab = np.zeros((STRIDE, STRIDE, 3), np.float32) + np.float32([50.0, 0.0, 0.0])
+        reference = resize_to_stride(reference_lab, STRIDE)
+        small = cv2.resize(reference, (reference.shape[1] // 4, reference.shape[0] // 4), interpolation=cv2.INTER_AREA)
+        inputs = self._features(target, "target", ("s4", "s8", "s16", "s32"))
+        inputs.update(self._features(reference[..., 0], "reference", ("s8", "s16", "s32")))
+        inputs["target_l4"] = normalize_l(l4)[None, ..., None]
+        inputs["reference_lab4"] = np.concatenate([normalize_l(small[..., :1]), small[..., 1:] / AB_SCALE], -1)[None]
+        inputs["reference_hist"] = np.zeros((1, self.hist_bins**2)) if hist is None else np.reshape(hist, (1, -1))
+        inputs["reference_mask"] = np.full((1, 1), float(reference_given))
+        inputs["hist_mask"] = np.full((1, 1), float(hist is not None))
+        inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()}
+        if palette is None:
+            ab4 = np.asarray(self._decode(inputs, np.float32(self.temperature)))  # (h32/4, w32/4, 2) ab
+        else:
+            from exemplar.palette_transport import assign_palette
+
+            prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette
+            return assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, self.temperature)
+        # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
+        import os
+        mode = os.environ.get("EXP_UP", "guided")
+        if mode == "linear":
+            return cv2.resize(ab4, (target_l.shape[1], target_l.shape[0]), interpolation=cv2.INTER_LINEAR)
+        r, e = (int(os.environ.get("EXP_R", "1")), float(os.environ.get("EXP_EPS", "1e-3")))
+        return guided_upsample(l4 / 100.0, ab4, np.asarray(target_l, np.float32) / 100.0, radius=r, eps=e)
 
     def predict_ab(self, target_l, reference_labs):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab."""
-        inputs = self.network_inputs(target_l, reference_labs)
-        predict = self._raw if self.trust is None else self._trusted
-        ab = np.asarray(predict(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
-        return _resize(ab, target_l.shape)
+        from exemplar.palette import soft_ab_histogram
+
+        reference = _side_by_side(reference_labs, min(resize_to_stride(target_l, STRIDE).shape))
+        return self._predict(target_l, reference, soft_ab_histogram(reference[..., 1:], bins=self.hist_bins))
 
     def predict_ab_palette(self, target_l, palette):
-        """A palette feeds the colour-distribution branch directly; no reference image (mask 0).
+        """A palette's histogram conditions the network's own colours (no reference image); each
+        palette colour then goes where those find it plausible (exemplar.palette_transport)."""
+        return self._predict(target_l, None, palette.ab_histogram(bins=self.hist_bins), palette)
 
-        The trust head is not used: with no reference image there is no correspondence to judge.
-        """
-        empty = np.zeros((STRIDE, STRIDE, 1), np.float32)
-        hist = palette.ab_histogram(bins=self.model.hist_bins)
-        target = resize_to_stride(target_l, STRIDE)
-        inputs = _inputs(target, empty + 50.0, np.zeros((STRIDE, STRIDE, 2), np.float32), hist, mask=0.0)
-        ab = np.asarray(self._raw(inputs))[0] * AB_SCALE  # (h32, w32, 2) ab
-        return _resize(ab, target_l.shape)
-
-
-def _inputs(target, reference_l, reference_ab, hist, mask):
-    """target (h32, w32) and reference (hr, wr, 1) L in [0, 100], reference ab/110 (hr, wr, 2),
-    hist (bins**2,), mask 1.0 (reference image) or 0.0 (palette) -> the generator's batch of one."""
-    return {
-        "target_l": normalize_l(target)[None, ..., None].astype(np.float32),
-        "reference_l": normalize_l(reference_l)[None].astype(np.float32),
-        "reference_ab": reference_ab[None].astype(np.float32),
-        "reference_hist": np.asarray(hist, np.float32).reshape(1, -1),
-        "reference_mask": np.full((1, 1), mask, np.float32),
-    }
-
-
-def _resize(ab, shape):
-    """(h32, w32, 2) ab back to the working size (h, w)."""
-    return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    def predict_ab_auto(self, target_l):
+        """Automatic colorization: no reference, no palette; the network's own colours."""
+        return self._predict(target_l)
 
 
 def _side_by_side(labs, side):
-    """List of (h_i, w_i, 3) Lab -> one (side, side * n, 3) image, each reference squashed square.
+    """List of (h_i, w_i, 3) Lab -> one (side, sum of w_i', 3) image: each reference scaled to
+    height ``side`` with its own aspect (width rounded to a multiple of 32, at most 4 x side).
 
-    Correspondence is robust to a moderate change of aspect, and fixed reference shapes mean the
-    traced graph is reused for every target of the same working size (tracing costs ~2 s).
+    Several references side by side form one key set, so colours are drawn from all of them and
+    the histogram is their union. Aspect is kept: squashing a reference square distorts its
+    features and costs matches (0.8 dB on self pairs of 481x321 photos).
     """
-    return np.concatenate([cv2.resize(lab, (side, side), interpolation=cv2.INTER_AREA) for lab in labs], axis=1)
+    scaled = []
+    for lab in labs:
+        width = int(np.clip(round(lab.shape[1] * side / lab.shape[0] / STRIDE), 1, 4 * side // STRIDE)) * STRIDE
+        scaled.append(cv2.resize(lab, (width, side), interpolation=cv2.INTER_AREA))
+    return np.concatenate(scaled, axis=1)

@@ -9,7 +9,7 @@ def read_pairs(csv_path):
     """Rows of a ``target,reference,output`` CSV as (row number, target, [references], output).
 
     Paths may be absolute or relative to the CSV's folder; several references in one cell are
-    separated by ';'. Row numbers count the header as row 1, as a spreadsheet shows them.
+    separated by ';'; an empty reference cell means automatic colorization. Row numbers count the header as row 1, as a spreadsheet shows them.
     """
     import csv
     from pathlib import Path
@@ -33,7 +33,7 @@ def read_pairs(csv_path):
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (they are skipped otherwise).")
 @colorizer_options
 def batch(pairs_csv, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
-    """Colorize every row of PAIRS_CSV (columns target,reference,output).
+    """Colorize every row of PAIRS_CSV (columns target,reference,output; an empty reference: automatic).
 
     Keeps going past bad rows, reports each failure with its row number, and exits with
     status 1 if any row failed. Rows whose output exists are skipped unless --overwrite.

@@ -28,8 +28,9 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
 @colorizer_options
 def colorize(target, references, palette, palette_from, palette_colours, reference_dir, top_k, output, overwrite,
              method, weights, follow_reference, size, strength, max_megapixels):
-    """Colorize the black-and-white photo TARGET from colour references or a palette.
+    """Colorize the black-and-white photo TARGET from colour references, a palette, or automatically.
 
+    With no reference and no palette the network colours TARGET on its own (automatic mode).
     The output has TARGET's size and its luminance; only colour is added.
     """
     if palette is not None and palette_from is not None:
@@ -37,8 +38,6 @@ def colorize(target, references, palette, palette_from, palette_colours, referen
     chosen = load_palette(palette, palette_from, palette_colours)
     if chosen is not None and (references or reference_dir):
         raise click.UsageError("give references (-r, --reference-dir) or a palette, not both")
-    if chosen is None and not references and reference_dir is None:
-        raise click.UsageError("give a colour reference (-r), --reference-dir, --palette or --palette-from")
     check_outputs([output], overwrite)  # before loading models and indexing a folder
     colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
     references = list(references)

@@ -34,13 +34,21 @@ def colorizer_options(command):
     """Add the options that choose and tune the colorizer to a click command."""
     options = [
         click.option("--method", default="net", show_default=True, type=click.Choice(["match", "net"]),
-                     help="'net': the trained Gray2ColorNet-style network shipped with the package; "
+                     help="'net': the trained Gray2ColorNet-style network shipped with the package (references, palettes or none); "
                           "'match': training-free semantic correspondence."),
         click.option("--weights", type=click.Path(file_okay=False),
                      help="For --method net: a folder with default.npz and default.json (a model you trained)."),
         click.option("--follow-reference", is_flag=True,
-                     help="For --method net: copy the reference's colours wherever they match, without the "
-                          "model's learned trust (which tones down colours that similar photos rarely share)."),
+                     help="For --method net: copy the reference's colours wherever the correspondence finds a "
+                          "match, instead of the learned gate (which uses the network's own colours where the "
+                          "reference does not fit)."),
+        # Not passed to the command function (expose_value=False): make_colorizer reads it from the
+        # click context, so commands need not thread it through their signatures.
+        click.option("--vividness", type=click.FloatRange(0.0, 0.95), default=None, expose_value=False,
+                     callback=_remember, metavar="V",
+                     help="For --method net: 0 gives the mean of the predicted colours (safe, dull), higher "
+                          "values their most likely colour (vivid, patchier); 1 - the annealed-mean "
+                          "temperature. Default 0.62."),
         click.option("--size", default=256, show_default=True, type=click.IntRange(64, 2048),
                      help="Working short side in pixels: the model sees this size, the output keeps the full size."),
         click.option("--strength", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0),
@@ -53,13 +61,23 @@ def colorizer_options(command):
     return command
 
 
+def _remember(context, parameter, value):
+    """Click callback: keep an option's value in the context's meta (see --vividness)."""
+    context.meta[f"exemplar.{parameter.name}"] = value
+    return value
+
+
 def make_colorizer(method, size, max_megapixels, weights=None, follow_reference=False):
-    """Build the Colorizer once per command (models load here); bad options exit 1."""
+    """Build the Colorizer once per command (models load here); bad options exit 1.
+
+    --vividness, when the command has it, comes from the click context (see colorizer_options)."""
     from exemplar.colorizer import Colorizer
 
+    context = click.get_current_context(silent=True)
+    vividness = context.meta.get("exemplar.vividness") if context is not None else None
     with user_errors():
         return Colorizer(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights,
-                         follow_reference=follow_reference)
+                         follow_reference=follow_reference, vividness=vividness)
 
 
 def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None):
