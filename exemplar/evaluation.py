@@ -8,12 +8,17 @@ The ground truth is the colour photo itself; the method only ever sees its lumin
 - ``self``: the target's own colour photo, mirrored left-right and centre-cropped to 85% of each
   side, so that the colours are right but nothing is pixel-aligned; measures how faithfully the
   method carries colours over.
+- ``auto``: no reference at all (automatic colorization; ``net`` only).
+- ``palette:NAME``: a built-in palette instead of a reference (``palette:sepia``); "hist∩ ref" is
+  then the intersection with the palette's colours.
 
 Methods: ``grey`` returns the grey input unchanged (the floor every colorizer must beat);
 ``match`` and ``net`` are ``exemplar.colorizer.Colorizer`` methods, loaded once.
 
 Per pair we record PSNR and SSIM against the truth (sRGB), the colourfulness of output and truth,
-the ab-histogram intersection of the output with the reference and with the truth, and the
+the mean Lab chroma of the output, the ab-histogram intersection of the output with the reference
+and with the truth, whether an ImageNet classifier's top-1 class on the output equals its class on
+the truth (:class:`exemplar.imagenet_agreement.ImageNetAgreement`, when one is given), and the
 seconds the method took (model loading excluded). ``summarize`` averages them per ``kind``.
 """
 
@@ -29,7 +34,7 @@ from exemplar.color import l_to_grey_rgb, rgb_to_l
 from exemplar.errors import ExemplarError, ImageError
 
 METHODS = ("grey", "match", "net")
-PROTOCOLS = ("csv", "self")
+PROTOCOLS = ("csv", "self", "auto", "palette")  # palette is given as "palette:NAME"
 SELF_CROP = 0.85  # the self protocol's reference keeps the central 85% of each side
 # Per-pair metric keys, in table order, with their column titles.
 METRIC_COLUMNS = {
@@ -37,6 +42,8 @@ METRIC_COLUMNS = {
     "ssim": "SSIM",
     "colourfulness": "colourf. out",
     "colourfulness_truth": "colourf. truth",
+    "chroma": "chroma",
+    "top1": "top-1 agree",
     "hist_ref": "hist∩ ref",
     "hist_truth": "hist∩ truth",
     "seconds": "s/pair",
@@ -124,38 +131,53 @@ def self_reference(truth, crop=SELF_CROP):
     return np.ascontiguousarray(truth[top : top + ch, ::-1][:, left : left + cw])
 
 
-def load_method(name, size=256, weights=None, follow_reference=False):
-    """Method name -> function ``(grey (H, W) float [0, 1], references list) -> (H, W, 3) float``.
+def load_method(name, size=256, weights=None, follow_reference=False, vividness=None):
+    """Method name -> function ``(grey (H, W) float [0, 1], references list, palette=None) -> (H, W, 3)``.
 
     Models are loaded here, once, so that the per-pair timing covers colorization only.
     weights: for ``net``, a model folder from ``python -m training.export_model`` (None: the shipped one).
-    follow_reference: for ``net``, leave out the model's trust head (see exemplar.net.ReferenceTrust).
+    follow_reference, vividness: for ``net``, as :class:`exemplar.colorizer.Colorizer` takes them.
     """
     if name not in METHODS:
         raise ExemplarError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     if name == "grey":
-        return lambda grey, references: np.repeat(grey[..., None], 3, axis=-1)
+        return lambda grey, references, palette=None: np.repeat(grey[..., None], 3, axis=-1)
     from exemplar.colorizer import Colorizer
 
-    colorizer = Colorizer(method=name, size=size, weights=weights, follow_reference=follow_reference)
-    return lambda grey, references: colorizer.colorize(grey, references=references)
+    colorizer = Colorizer(method=name, size=size, weights=weights, follow_reference=follow_reference,
+                          vividness=vividness)
+    return lambda grey, references, palette=None: colorizer.colorize(grey, references=references, palette=palette)
 
 
-def evaluate_pair(method, pair, protocol="csv"):
-    """Run ``method`` on one pair -> (metrics dict, output (H, W, 3) float32 sRGB)."""
-    if protocol not in PROTOCOLS:
-        raise ExemplarError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+def evaluate_pair(method, pair, protocol="csv", agreement=None):
+    """Run ``method`` on one pair -> (metrics dict, output (H, W, 3) float32 sRGB).
+
+    agreement: an ImageNetAgreement for the "top1" column (NaN without one).
+    """
+    kind, _, palette_name = protocol.partition(":")
+    if kind not in PROTOCOLS or (kind == "palette") != bool(palette_name):
+        raise ExemplarError(f"unknown protocol {protocol!r}; choose one of csv, self, auto, palette:NAME")
     truth = read_rgb(pair.target)  # (H, W, 3) in [0, 1]
-    if protocol == "self":
+    references, palette = [], None
+    if kind == "self":
         reference = self_reference(truth)
+    elif kind == "auto":
+        reference = None
+    elif kind == "palette":
+        from exemplar.palette import parse_palette
+
+        palette = parse_palette(palette_name)
+        reference = metrics.ab_histogram(palette.rgb, weights=palette.weights)  # the palette's colours and shares
     elif pair.reference is None:
         raise ExemplarError(f"{pair.target}: no reference in the pairs CSV (the 'csv' protocol needs one)")
     else:
         reference = read_rgb(pair.reference)
+    if kind in ("csv", "self"):
+        references = [reference]
     grey = l_to_grey_rgb(rgb_to_l(truth))  # (H, W): the luminance is all the method gets
 
     start = time.perf_counter()
-    output = np.asarray(method(grey, [reference]), np.float32)
+    output = np.asarray(method(grey, references, palette=palette), np.float32)
     seconds = time.perf_counter() - start
     if output.shape != truth.shape:
         raise ExemplarError(f"{pair.target}: method returned shape {output.shape}, expected {truth.shape}")
@@ -163,29 +185,32 @@ def evaluate_pair(method, pair, protocol="csv"):
 
     row = {
         "target": str(pair.target),
-        "reference": "self" if protocol == "self" else str(pair.reference),
+        "reference": {"self": "self", "auto": "none", "palette": protocol}.get(kind, str(pair.reference)),
         "kind": pair.kind,
         "psnr": metrics.psnr_rgb(output, truth),
         "ssim": metrics.ssim_rgb(output, truth),
         "colourfulness": metrics.colourfulness(output),
         "colourfulness_truth": metrics.colourfulness(truth),
-        "hist_ref": metrics.ab_histogram_intersection(output, reference),
+        "chroma": metrics.mean_chroma(output),
+        "top1": agreement.agree(output, truth) if agreement is not None else float("nan"),
+        "hist_ref": metrics.ab_histogram_intersection(output, reference) if reference is not None else float("nan"),
         "hist_truth": metrics.ab_histogram_intersection(output, truth),
         "seconds": seconds,
     }
     return row, output
 
 
-def evaluate(pairs, method, protocol="csv", limit=None, save_dir=None, on_pair=None):
+def evaluate(pairs, method, protocol="csv", limit=None, save_dir=None, on_pair=None, agreement=None):
     """Evaluate ``method`` (from ``load_method``) on ``pairs`` -> list of per-pair metric dicts.
 
     ``limit`` keeps that many pairs spread evenly over the list; ``save_dir`` saves each output
-    as ``<save_dir>/<kind>/<index>_<target stem>.png``; ``on_pair(i, n, row)`` reports progress.
+    as ``<save_dir>/<kind>/<index>_<target stem>.png``; ``on_pair(i, n, row)`` reports progress;
+    ``agreement``: an ImageNetAgreement for the top-1 column.
     """
     pairs = spread(pairs, limit)
     rows = []
     for i, pair in enumerate(pairs):
-        row, output = evaluate_pair(method, pair, protocol)
+        row, output = evaluate_pair(method, pair, protocol, agreement)
         if save_dir is not None:
             row["output"] = str(_save(output, Path(save_dir) / pair.kind / f"{i:04d}_{pair.target.stem}.png"))
         rows.append(row)
@@ -210,7 +235,9 @@ def summarize(rows):
     if len(groups) > 1:
         groups["all"] = list(rows)
     return {
-        kind: {"n": len(group), **{key: float(np.mean([r[key] for r in group])) for key in METRIC_COLUMNS}}
+        kind: {"n": len(group), **{key: float(np.nanmean([r.get(key, np.nan) for r in group]))
+                                   if any(np.isfinite(r.get(key, np.nan)) for r in group) else float("nan")
+                                   for key in METRIC_COLUMNS}}
         for kind, group in groups.items()
     }
 
@@ -222,7 +249,7 @@ def summary_table(summary, label="kind", markdown=False):
     for name, stats in summary.items():
         cells = [str(name), str(stats["n"])]
         for key in METRIC_COLUMNS:
-            digits = 3 if key in ("ssim", "hist_ref", "hist_truth", "seconds") else 2
+            digits = 3 if key in ("ssim", "top1", "hist_ref", "hist_truth", "seconds") else 2
             cells.append(f"{stats[key]:.{digits}f}")
         lines.append(cells)
     if markdown:

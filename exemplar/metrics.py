@@ -80,6 +80,11 @@ def colourfulness(image):
     return float(spread + 0.3 * mean)
 
 
+def mean_chroma(image):
+    """Mean CIE Lab chroma sqrt(a^2 + b^2) of an sRGB image: how much colour, whatever its spread."""
+    return float(chroma(rgb_to_lab(as_float_rgb(image))).mean())
+
+
 def ab_histogram(image, min_chroma=0.0, weights=None, bins=AB_BINS):
     """Normalised (bins, bins) histogram of the CIE ab values of an sRGB image (any (..., 3) array).
 
