@@ -24,7 +24,8 @@ from exemplar.commands.video import video
 def main():
     """Reference-based photo colorization: give a black-and-white photo and a colour reference."""
     # TensorFlow's C++ start-up chatter (CPU features, no CUDA driver) is noise for CLI users;
-    # TF_CPP_MIN_LOG_LEVEL=0 in the environment brings it back.
+    # TF_CPP_MIN_LOG_LEVEL=0 in the environment brings it back. The CUDA probe lines ignore this
+    # setting: commands import TensorFlow through exemplar.quiet_tensorflow for those.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

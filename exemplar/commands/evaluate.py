@@ -54,6 +54,9 @@ def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, follow
 
     with user_errors():
         pairs = evaluation.read_pairs(pairs_csv)
+        from exemplar.quiet_tensorflow import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         run = evaluation.load_method(method, size=size, weights=weights, follow_reference=follow_reference)
         rows = evaluation.evaluate(pairs, run, protocol=protocol, limit=limit, save_dir=save_dir, on_pair=progress)
 

@@ -71,6 +71,9 @@ def make_colorizer(method, size, max_megapixels, weights=None, follow_reference=
     """Build the Colorizer once per command (models load here); bad options exit 1.
 
     --vividness, when the command has it, comes from the click context (see colorizer_options)."""
+    from exemplar.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no CUDA probe chatter
     from exemplar.colorizer import Colorizer
 
     context = click.get_current_context(silent=True)

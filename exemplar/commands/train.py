@@ -69,6 +69,9 @@ def train(
     import os
     import sys
 
+    from exemplar.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     with user_errors():
         from training import config as config_lib
         from training import run
