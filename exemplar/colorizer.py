@@ -74,17 +74,18 @@ class Colorizer:
 
             self.method = MatchColorizer()
 
-    def colorize(self, target, references=(), strength=1.0, palette=None):
+    def colorize(self, target, references=(), strength=1.0, palette=None, vividness=None):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
-        return self.run(target, references, strength=strength, palette=palette).rgb
+        return self.run(target, references, strength=strength, palette=palette, vividness=vividness).rgb
 
-    def run(self, target, references=(), strength=1.0, palette=None):
+    def run(self, target, references=(), strength=1.0, palette=None, vividness=None):
         """Colorize ``target`` (path or array) from ``references`` (paths or arrays), a palette, or
         automatically when neither is given (``net`` only).
 
         palette: an :class:`exemplar.palette.Palette` or its text (``"sepia"``, ``"#2a6f97 #f4a261"``)
           used instead of references.
         strength in [0, 1] blends from the grey input (0) to the full colorization (1).
+        vividness: for ``net``, this call's vividness in [0, 1) instead of the colorizer's (ignored by match).
         Raises :class:`ImageError` for unusable files, :class:`ExemplarError` for bad options.
         """
         if not 0.0 <= strength <= 1.0:
@@ -108,12 +109,13 @@ class Colorizer:
 
         l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
         l_work = resize_short_side(l_full, self.size)  # (h, w)
+        options = {"vividness": vividness} if vividness is not None and self.method_name == "net" else {}
         if palette is not None:
-            ab_work = self.method.predict_ab_palette(l_work, palette)  # (h, w, 2) ab
+            ab_work = self.method.predict_ab_palette(l_work, palette, **options)  # (h, w, 2) ab
         elif automatic:
-            ab_work = self.method.predict_ab_auto(l_work)
+            ab_work = self.method.predict_ab_auto(l_work, **options)
         else:
-            ab_work = self.method.predict_ab(l_work, reference_labs)  # (h, w, 2) ab
+            ab_work = self.method.predict_ab(l_work, reference_labs, **options)
         ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2
         if strength != 1.0:
             ab_full *= strength

@@ -73,7 +73,16 @@ class NetColorizer:
         out = self._encode(encoder_input(l))
         return {f"{prefix}_{level}": out[level.replace("s", "stride")] for level in levels}
 
-    def _predict(self, target_l, reference_lab=None, hist=None, palette=None):
+    def _temperature(self, vividness):
+        from exemplar.errors import ExemplarError
+
+        if vividness is None:
+            return self.temperature
+        if not 0.0 <= vividness < 1.0:
+            raise ExemplarError(f"vividness must be in [0, 1), got {vividness}")
+        return 1.0 - vividness
+
+    def _predict(self, target_l, reference_lab=None, hist=None, palette=None, temperature=None):
         """Shared path of the three modes: (h, w) L -> (h, w, 2) ab at the working size.
 
         reference_lab: (hr, wr, 3) Lab or None (palette, automatic); hist: (bins**2,) summing to 1
@@ -95,13 +104,14 @@ class NetColorizer:
         inputs["reference_mask"] = np.full((1, 1), float(reference_given))
         inputs["hist_mask"] = np.full((1, 1), float(hist is not None))
         inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()}
+        temperature = self.temperature if temperature is None else temperature
         if palette is None:
-            ab4 = np.asarray(self._decode(inputs, np.float32(self.temperature)))  # (h32/4, w32/4, 2) ab
+            ab4 = np.asarray(self._decode(inputs, np.float32(temperature)))  # (h32/4, w32/4, 2) ab
         else:
             from exemplar.palette_transport import assign_palette
 
             prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette
-            return assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, self.temperature)
+            return assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature)
         # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
         import os
         mode = os.environ.get("EXP_UP", "guided")
@@ -110,21 +120,25 @@ class NetColorizer:
         r, e = (int(os.environ.get("EXP_R", "1")), float(os.environ.get("EXP_EPS", "1e-3")))
         return guided_upsample(l4 / 100.0, ab4, np.asarray(target_l, np.float32) / 100.0, radius=r, eps=e)
 
-    def predict_ab(self, target_l, reference_labs):
-        """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab."""
+    def predict_ab(self, target_l, reference_labs, vividness=None):
+        """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
+
+        vividness: this call's, instead of the colorizer's (the same for the other modes)."""
         from exemplar.palette import soft_ab_histogram
 
         reference = _side_by_side(reference_labs, min(resize_to_stride(target_l, STRIDE).shape))
-        return self._predict(target_l, reference, soft_ab_histogram(reference[..., 1:], bins=self.hist_bins))
+        hist = soft_ab_histogram(reference[..., 1:], bins=self.hist_bins)
+        return self._predict(target_l, reference, hist, temperature=self._temperature(vividness))
 
-    def predict_ab_palette(self, target_l, palette):
+    def predict_ab_palette(self, target_l, palette, vividness=None):
         """A palette's histogram conditions the network's own colours (no reference image); each
         palette colour then goes where those find it plausible (exemplar.palette_transport)."""
-        return self._predict(target_l, None, palette.ab_histogram(bins=self.hist_bins), palette)
+        hist = palette.ab_histogram(bins=self.hist_bins)
+        return self._predict(target_l, None, hist, palette, temperature=self._temperature(vividness))
 
-    def predict_ab_auto(self, target_l):
+    def predict_ab_auto(self, target_l, vividness=None):
         """Automatic colorization: no reference, no palette; the network's own colours."""
-        return self._predict(target_l)
+        return self._predict(target_l, temperature=self._temperature(vividness))
 
 
 def _side_by_side(labs, side):

@@ -183,8 +183,8 @@ def _job_spec(body, workspace, engine):
     strength, vividness, top_k = body.get("strength", 1.0), body.get("vividness"), body.get("top_k", 3)
     if not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
         raise UploadError("strength must be a number between 0 and 1")
-    if vividness is not None and (not isinstance(vividness, (int, float)) or not 0 <= vividness <= 3):
-        raise UploadError("vividness must be a number between 0 and 3")
+    if vividness is not None and (not isinstance(vividness, (int, float)) or not 0 <= vividness < 1):
+        raise UploadError("vividness must be a number from 0 to below 1")
     if not isinstance(top_k, int) or not 1 <= top_k <= 8:
         raise UploadError("the number of references to find must be between 1 and 8")
     return {"target": body.get("target"), "references": references, "library": library, "search": search,

@@ -205,7 +205,7 @@ function chosen() { return state.tab === "video" ? state.videos : state.targets;
 function jobRequest(target) {
   const request = {target: target.id, strength: Number($("strength").value), video: target.role === "video"};
   const vividness = Number($("vividness").value);
-  if (vividness !== 1) request.vividness = vividness;  // 1 = the model's own; unchanged sends nothing
+  if (vividness !== 0.62) request.vividness = vividness;  // 0.62 = the colorizer's default; unchanged sends nothing
   if (mode() === "reference") {
     request.references = state.references.map((r) => r.id);
     request.library = [...state.picked];
