@@ -36,7 +36,8 @@ def jitter_ab(lab, rng, hue=0.02, saturation=0.1):
 class CachedPairs:
     """Make pairs from a FeatureCache. image_size / reference_size: crop sides in pixels (multiples of 32)."""
 
-    def __init__(self, cache, image_size=128, reference_size=128, same_class_fraction=0.5, hue=0.02, saturation=0.1):
+    def __init__(self, cache, image_size=128, reference_size=128, same_class_fraction=0.5, hue=0.02, saturation=0.1,
+                 jitter_share=1.0):
         for name, value in (("image_size", image_size), ("reference_size", reference_size)):
             if value % 32 or value > cache.size:
                 raise ValueError(f"{name}={value} must be a multiple of 32 and at most the cache's {cache.size}")
@@ -47,6 +48,7 @@ class CachedPairs:
         self.same_class_fraction = same_class_fraction
         self.hue = hue
         self.saturation = saturation
+        self.jitter_share = jitter_share  # share of self references whose colours are jittered
         labels = cache.labels
         self.by_class = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels) if c >= 0}
 
@@ -78,7 +80,9 @@ class CachedPairs:
             ref_mirror, rtop, rleft = int(rng.integers(2)), int(rng.integers(rspan + 1)), int(rng.integers(rspan + 1))
         reference = self.cache.crop(other, ref_mirror, rtop, rleft, self.reference_cells, levels=("s8", "s16", "s32"))
         ref_lab = reference["lab4"]
-        if other == index and training:
+        # Jitter only a share: a reference that IS the scene (un-jittered) must teach the gate to
+        # copy exact matches, while jittered ones teach it not to copy blindly.
+        if other == index and training and rng.random() < self.jitter_share:
             ref_lab = jitter_ab(ref_lab, rng, self.hue, self.saturation)
         out = {f"target_{k}": v for k, v in target.items() if k != "lab4"}
         out.update({f"reference_{k}": v for k, v in reference.items() if k != "lab4"})
@@ -102,7 +106,7 @@ class CachedPairs:
 
 
 def make_cached_dataset(cache, *, image_size, reference_size, batch_size, same_class_fraction=0.5, hue=0.02,
-                        saturation=0.1, training=True, seed=0):
+                        saturation=0.1, jitter_share=1.0, training=True, seed=0):
     """tf.data.Dataset of batches from a FeatureCache (see module docstring for the keys).
 
     Order: shuffle (a permutation per pass) -> repeat (endless when training) -> map (pairs) ->
@@ -111,7 +115,7 @@ def make_cached_dataset(cache, *, image_size, reference_size, batch_size, same_c
     """
     import tensorflow as tf
 
-    pairs = CachedPairs(cache, image_size, reference_size, same_class_fraction, hue, saturation)
+    pairs = CachedPairs(cache, image_size, reference_size, same_class_fraction, hue, saturation, jitter_share)
     first = pairs.example(0, np.random.default_rng(0), training=False)
     signature = {
         key: tf.TensorSpec((batch_size,) + np.shape(value), tf.as_dtype(np.asarray(value).dtype))

@@ -36,6 +36,7 @@ class DataConfig:
     self_crop_min: float = 0.35  # smallest share of the photo's area kept by the reference crop
     self_hue: float = 0.02  # largest hue shift of the reference, fraction of the colour wheel
     self_saturation: float = 0.1  # reference saturation factor drawn in [1 - x, 1 + x]
+    self_jitter_share: float = 0.5  # share of self references given that colour jitter (feature cache only)
     seed: int = 0  # shuffling / augmentation seed
 
 
@@ -230,6 +231,8 @@ def check(config):
         problems.append("data.self_crop_min must be in (0, 1]")
     if not 0.0 <= config.data.self_hue <= 0.5:
         problems.append("data.self_hue must be in [0, 0.5]")
+    if not 0.0 <= config.data.self_jitter_share <= 1.0:
+        problems.append("data.self_jitter_share must be in [0, 1]")
     if not 0.0 <= config.data.self_saturation < 1.0:
         problems.append("data.self_saturation must be in [0, 1)")
     if config.train.precision not in ("mixed_float16", "mixed_bfloat16"):

@@ -181,6 +181,7 @@ def load_cached_data(config, seed):
         same_class_fraction=data.same_class_fraction,
         hue=data.self_hue,
         saturation=data.self_saturation,
+        jitter_share=data.self_jitter_share,
         seed=seed,
     )
     return dataset, cache
