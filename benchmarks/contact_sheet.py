@@ -1,10 +1,12 @@
-"""A contact sheet of val pairs for the README: grey / reference / match / net following the
-reference / net (default, with its trust head) / truth per row.
+"""A contact sheet of val pairs for the README: grey / reference / match / net / net automatic
+(no reference) / truth per row, and a last row with a palette instead of the reference.
 
     python benchmarks/contact_sheet.py [--out docs/contact_sheet.jpg] [--rows 12] [--data ../shared/data]
+                                       [--weights MODEL_DIR] [--palette sepia]
 
 Rows alternate between the same-class pairs of ``val/pairs_same_class.csv`` (spread over the
-classes) and BSDS val photos with the ``self`` protocol (own colours, mirrored and cropped).
+classes) and BSDS val photos (people, animals, objects, scenes) with the ``self`` protocol (own
+colours, mirrored and cropped); in the palette row match is its tone assignment.
 Written as a small JPEG so it can live in the repository; the photos themselves stay in
 ../shared (their licences are in its README).
 """
@@ -26,6 +28,8 @@ def main():
     parser.add_argument("--rows", type=int, default=12, help="number of pairs (rows)")
     parser.add_argument("--data", default=str(REPO_ROOT.parent / "shared" / "data"), help="data root")
     parser.add_argument("--height", type=int, default=96, help="panel height in pixels")
+    parser.add_argument("--weights", default=None, help="net's model folder (default: the shipped model)")
+    parser.add_argument("--palette", default="teal-orange", help="the palette of the last row")
     args = parser.parse_args()
 
     from exemplar.color import l_to_grey_rgb, rgb_to_l
@@ -36,8 +40,7 @@ def main():
     data = pathlib.Path(args.data)
     same_class = spread(read_pairs(data / "val" / "pairs_same_class.csv"), args.rows - args.rows // 2)
     bsds = spread(sorted((data / "val" / "bsds").glob("*.jpg")), args.rows // 2)
-    methods = {"match": Colorizer(method="match"), "net --follow-reference": Colorizer(method="net", follow_reference=True),
-               "net": Colorizer(method="net")}
+    match, net = Colorizer(method="match"), Colorizer(method="net", weights=args.weights)
     rows = []
     for i in range(args.rows):
         if i % 2 == 0 and same_class:
@@ -48,9 +51,20 @@ def main():
             reference, kind = self_reference(truth), "self"
         grey = l_to_grey_rgb(rgb_to_l(truth))
         panels = [SheetPanel("grey", grey), SheetPanel(f"reference ({kind})", reference)]
-        panels += [SheetPanel(name, c.colorize(grey, [reference])) for name, c in methods.items()]
-        panels.append(SheetPanel("truth", truth))
+        panels += [SheetPanel("match", match.colorize(grey, [reference])), SheetPanel("net", net.colorize(grey, [reference])),
+                   SheetPanel("net, automatic", net.colorize(grey)), SheetPanel("truth", truth)]
         rows.append(contact_sheet(panels, height=args.height))
+    # The palette row: the last BSDS photo shown, coloured from a palette instead of a reference.
+    from exemplar.palette import parse_palette
+
+    palette = parse_palette(args.palette)
+    side = 8 * len(palette.rgb)
+    swatch = np.repeat(np.repeat(palette.rgb[None], side, axis=0), 8, axis=1)  # (8K, 8K, 3): one stripe a colour
+    panels = [SheetPanel("grey", grey), SheetPanel(f"palette {args.palette}", swatch),
+              SheetPanel("match (tone)", match.colorize(grey, palette=palette)),
+              SheetPanel("net", net.colorize(grey, palette=palette)), SheetPanel("net, automatic", net.colorize(grey)),
+              SheetPanel("truth", truth)]
+    rows.append(contact_sheet(panels, height=args.height))
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows])
     out = pathlib.Path(args.out)

@@ -66,6 +66,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["small", "big"], default=None, help="run one case only (default: both)")
     parser.add_argument("--method", default="match", help="colorizer method (default match)")
+    parser.add_argument("--weights", default=None, help="net's model folder (default: the shipped model)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of the small pair (default 5)")
     parser.add_argument("--big-runs", type=int, default=1, help="timed runs of the big target (default 1)")
@@ -88,7 +89,7 @@ def main():
         from exemplar.colorizer import Colorizer
 
         start = time.perf_counter()
-        colorizer = Colorizer(method=args.method, size=args.size)
+        colorizer = Colorizer(method=args.method, size=args.size, weights=args.weights)
         print(f"method {args.method}, size {args.size}")
         print(f"load:            {time.perf_counter() - start:.2f} s")
         for _ in range(args.warmup):

@@ -1,13 +1,14 @@
 """Training throughput (images/s) and peak memory of a preset, on a folder of photos.
 
 Measures, for the same data and model as ``exemplar train``:
-- input pipeline alone: batches/s of data_prep.make_dataset (decode, crop, pair, Lab);
+- input pipeline alone: images/s of the training dataset (with ``--cache``: pairs cut from the
+  feature cache, data_prep.cached_pairs; without: data_prep.make_dataset decoding photos);
 - training: warm-up (first step: tf.function tracing) then N timed steps of ColorizationGAN.fit,
   images/s = N * batch / seconds (the pipeline runs concurrently, as in real training);
 - peak resident memory of the process (ru_maxrss).
 
-    python benchmarks/train_throughput.py [FOLDER] [--preset cpu] [--steps 20] [--batch-size N]
-                                          [--set key=value ...] [--json FILE]
+    python benchmarks/train_throughput.py [FOLDER] [--cache DIR] [--preset cpu] [--steps 20]
+                                          [--batch-size N] [--set key=value ...] [--json FILE]
 
 FOLDER defaults to ../shared/data/train relative to the repository root.
 """
@@ -32,6 +33,7 @@ def peak_rss_mib():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="image folder (sub-folders = classes)")
+    parser.add_argument("--cache", default=None, help="feature cache (python -m data_prep cache FOLDER DIR): what the cpu preset trains from")
     parser.add_argument("--preset", default="cpu", help="training preset (tiny, cpu, places365)")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps after the warm-up step")
     parser.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
@@ -46,6 +48,8 @@ def main():
     from training import run
 
     overrides = ["data.source=folder", f"data.data_dir={args.folder}"] + args.assignments
+    if args.cache:
+        overrides.append(f"data.cache_dir={args.cache}")
     if args.batch_size:
         overrides.append(f"train.batch_size={args.batch_size}")
     config = config_lib.override(config_lib.preset(args.preset), overrides)
@@ -56,7 +60,11 @@ def main():
         keras.mixed_precision.set_global_policy(config.train.precision)
 
     start = time.perf_counter()
-    train_ds, _, _, num_classes = run.load_data(config, config.data.seed)
+    if config.data.cache_dir:
+        train_ds, cache = run.load_cached_data(config, config.data.seed)
+        num_classes = len(cache.class_names)
+    else:
+        train_ds, _, _, num_classes = run.load_data(config, config.data.seed)
     iterator = iter(train_ds)
     next(iterator)  # pipeline start-up (file listing, first decode) not counted
     pipeline_start = time.perf_counter()
@@ -86,7 +94,7 @@ def main():
         "batch_size": batch,
         "width": config.model.width,
         "encoder": config.model.encoder_weights or "random",
-        "trainable_encoder": config.model.trainable_encoder,
+        "features": "cached" if config.data.cache_dir else "encoder in the loop",
         "replicas": strategy.num_replicas_in_sync,
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "generator_parameters": model.generator.count_params(),
