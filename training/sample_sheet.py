@@ -30,7 +30,8 @@ class SampleSheet(keras.callbacks.Callback):
         os.makedirs(self.directory, exist_ok=True)
         from exemplar.net.color_head import decode_ab
 
-        features = self.model.features(self.batch)
+        batch = {key: keras.ops.convert_to_tensor(value) for key, value in self.batch.items()}  # no numpy/tensor mix
+        features = self.model.features(batch)
         inputs, _, _ = self.model.head_inputs(features)
         outputs = self.model.generator(inputs, training=False)
         ab = keras.ops.convert_to_numpy(decode_ab(outputs, self.model.bins, self.model.train_temperature))
