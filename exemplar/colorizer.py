@@ -88,16 +88,7 @@ class Colorizer:
         vividness: for ``net``, this call's vividness in [0, 1) instead of the colorizer's (ignored by match).
         Raises :class:`ImageError` for unusable files, :class:`ExemplarError` for bad options.
         """
-        if not 0.0 <= strength <= 1.0:
-            raise ExemplarError(f"strength must be between 0 and 1, got {strength}")
-        if isinstance(references, (str, np.ndarray)) or hasattr(references, "__fspath__"):
-            references = [references]
-        if isinstance(palette, str):
-            from exemplar.palette import parse_palette
-
-            palette = parse_palette(palette)
-        if palette is not None and references:
-            raise ExemplarError("give colour references or a palette, not both")
+        references, palette = colour_sources(references, palette, strength)
         automatic = not references and palette is None
         if automatic and not hasattr(self.method, "predict_ab_auto"):
             raise ExemplarError(f"the {self.method_name} method needs a colour reference or a palette; "
@@ -127,6 +118,25 @@ class Colorizer:
         if image.is_grey:
             raise ImageError(image.path, "the reference has no colour (it is black-and-white); give a colour photo")
         return rgb_to_lab(resize_short_side(image.rgb, self.size))
+
+
+def colour_sources(references, palette, strength=1.0):
+    """Check a job's colour options -> (list of references, Palette or None).
+
+    One reference (path or array) becomes a list; palette text is parsed; references and a palette
+    together, or a strength outside [0, 1], raise ExemplarError. Neither is allowed (automatic).
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ExemplarError(f"strength must be between 0 and 1, got {strength}")
+    if isinstance(references, (str, np.ndarray)) or hasattr(references, "__fspath__"):
+        references = [references]
+    if isinstance(palette, str):
+        from exemplar.palette import parse_palette
+
+        palette = parse_palette(palette)
+    if palette is not None and references:
+        raise ExemplarError("give colour references or a palette, not both")
+    return list(references), palette
 
 
 def resize_short_side(image, size):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from exemplar.color import l_to_grey_rgb, lab_to_rgb, lab_to_rgb_keep_l, rgb_to_l_fast, rgb_to_lab
-from exemplar.colorizer import ExemplarWarning, resize_short_side
+from exemplar.colorizer import ExemplarWarning, colour_sources, resize_short_side
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.guided_filter import guided_upsample
 from exemplar.image_io import rgb_to_uint
@@ -78,16 +78,7 @@ class VideoColorizer:
         Raises :class:`ImageError` / :class:`ExemplarError`; nothing is left at ``output`` then.
         """
         started = time.perf_counter()
-        if not 0.0 <= strength <= 1.0:
-            raise ExemplarError(f"strength must be between 0 and 1, got {strength}")
-        if isinstance(references, (str, np.ndarray)) or hasattr(references, "__fspath__"):
-            references = [references]
-        if isinstance(palette, str):
-            from exemplar.palette import parse_palette
-
-            palette = parse_palette(palette)
-        if palette is not None and references:
-            raise ExemplarError("give colour references or a palette, not both")
+        references, palette = colour_sources(references, palette, strength)
         output = check_video_output(output, overwrite)
         reader = source if hasattr(source, "frames") else open_frames(source, fps)  # path, or already opened
         if Path(reader.path).resolve() == output.resolve():
