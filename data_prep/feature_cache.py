@@ -65,6 +65,7 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey
         encoder = EfficientNetLite0(include_top=False, weights="imagenet")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "meta.json").unlink(missing_ok=True)  # rebuilding: no old meta beside new arrays if interrupted
     kept, skipped = [], []
     # Pass 1: which photos are usable (decoding is cheap next to the encoder).
     for path, label in records:

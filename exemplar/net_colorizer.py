@@ -113,12 +113,7 @@ class NetColorizer:
             prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette
             return assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature)
         # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
-        import os
-        mode = os.environ.get("EXP_UP", "guided")
-        if mode == "linear":
-            return cv2.resize(ab4, (target_l.shape[1], target_l.shape[0]), interpolation=cv2.INTER_LINEAR)
-        r, e = (int(os.environ.get("EXP_R", "1")), float(os.environ.get("EXP_EPS", "1e-3")))
-        return guided_upsample(l4 / 100.0, ab4, np.asarray(target_l, np.float32) / 100.0, radius=r, eps=e)
+        return guided_upsample(l4 / 100.0, ab4, np.asarray(target_l, np.float32) / 100.0, radius=1, eps=1e-3)
 
     def predict_ab(self, target_l, reference_labs, vividness=None):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.

@@ -61,10 +61,23 @@ def test_grey_reference_is_refused(colorizer, photo_grey):
 def test_bad_options_are_refused(colorizer, photo_grey, reference):
     with pytest.raises(ExemplarError, match="strength"):
         colorizer.colorize(photo_grey, [reference], strength=2.0)
-    with pytest.raises(ExemplarError, match="at least one"):
-        colorizer.colorize(photo_grey, [])
+    with pytest.raises(ExemplarError, match="not both"):
+        colorizer.colorize(photo_grey, [reference], palette="sepia")
     with pytest.raises(ExemplarError, match="unknown method"):
         Colorizer(method="magic")
+    with pytest.raises(ExemplarError, match="too small"):
+        Colorizer(size=32)
+    with pytest.raises(ExemplarError, match="vividness"):
+        Colorizer(vividness=1.0)
+
+
+def test_no_reference_and_no_palette_is_automatic_colorization(colorizer, photo_grey):
+    grey8 = np.round(photo_grey * 255).astype(np.uint8)
+    out = exemplar.colorize(grey8, colorizer=colorizer)  # the shipped net, on its own
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint8
+    assert np.abs(_l(out) - _l(np.repeat(grey8[..., None], 3, axis=-1))).max() < 0.6
+    assert np.hypot(*np.moveaxis(rgb_to_lab(out / 255.0)[..., 1:], -1, 0)).mean() > 3  # it has colour
+    assert np.array_equal(colorizer.colorize(photo_grey, []), colorizer.colorize(photo_grey))
 
 
 def test_palette_through_the_python_api(colorizer, photo_grey):

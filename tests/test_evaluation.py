@@ -18,10 +18,16 @@ def _photo(hue_rgb, h=24, w=32):
     return (image * 255 + 0.5).astype(np.uint8)
 
 
-def mean_ab_standin(grey, references):
-    """Stand-in colorizer: keep the target's L, paint the references' mean ab everywhere."""
+def mean_ab_standin(grey, references, palette=None):
+    """Stand-in colorizer: keep the target's L, paint the references' mean ab (or the palette's
+    main colour) everywhere; with neither (automatic), a fixed warm colour."""
     l = rgb_to_l(np.repeat(grey[..., None], 3, axis=-1))  # (H, W), L in [0, 100]
-    ab = np.mean([rgb_to_lab(r)[..., 1:].reshape(-1, 2).mean(0) for r in references], axis=0)  # (2,)
+    if palette is not None:
+        ab = palette.lab[np.argmax(palette.weights), 1:]
+    elif references:
+        ab = np.mean([rgb_to_lab(r)[..., 1:].reshape(-1, 2).mean(0) for r in references], axis=0)  # (2,)
+    else:
+        ab = np.array([20.0, 30.0])
     lab = np.concatenate([l[..., None], np.broadcast_to(ab, l.shape + (2,))], axis=-1)
     return lab_to_rgb(lab)
 
@@ -126,12 +132,15 @@ def test_standin_beats_grey_on_self_protocol(pairs_csv, tmp_path):
 def test_evaluate_rejects_bad_method_output_and_missing_reference(pairs_csv):
     pairs = evaluation.read_pairs(pairs_csv)
     with pytest.raises(ExemplarError, match="shape"):
-        evaluation.evaluate_pair(lambda grey, refs: np.zeros((4, 4, 3)), pairs[0])
+        evaluation.evaluate_pair(lambda grey, refs, palette=None: np.zeros((4, 4, 3)), pairs[0])
     no_ref = evaluation.Pair(pairs[0].target, None, "x")
     with pytest.raises(ExemplarError, match="reference"):
         evaluation.evaluate_pair(evaluation.load_method("grey"), no_ref, protocol="csv")
     with pytest.raises(ExemplarError, match="method"):
         evaluation.load_method("magic")
+    for protocol in ("palette", "palette:", "auto:sepia", "mirror"):
+        with pytest.raises(ExemplarError, match="unknown protocol"):
+            evaluation.evaluate_pair(evaluation.load_method("grey"), pairs[0], protocol=protocol)
 
 
 def test_summarize_means_per_kind_and_all():
@@ -162,7 +171,7 @@ def test_cli_json(pairs_csv):
 def test_cli_table_with_standin_and_limit(pairs_csv, monkeypatch):
     loaded = []
 
-    def load_method(name, size=256, weights=None, follow_reference=False):
+    def load_method(name, size=256, weights=None, follow_reference=False, vividness=None):
         loaded.append((name, size, weights, follow_reference))
         return mean_ab_standin
 
@@ -189,16 +198,74 @@ def test_load_method_builds_one_colorizer_and_passes_grey_target(monkeypatch):
     made = []
 
     class FakeColorizer:
-        def __init__(self, method, size, weights=None, follow_reference=False):
-            made.append((method, size, weights, follow_reference))
+        def __init__(self, method, size, weights=None, follow_reference=False, vividness=None):
+            made.append((method, size, weights, follow_reference, vividness))
 
-        def colorize(self, target, references=()):
-            assert target.ndim == 2 and len(references) == 1  # luminance only, one reference
+        def colorize(self, target, references=(), palette=None):
+            assert target.ndim == 2  # luminance only
+            calls.append((len(references), palette))
             return np.repeat(target[..., None], 3, axis=-1)
 
+    calls = []
     monkeypatch.setattr(exemplar.colorizer, "Colorizer", FakeColorizer)
-    run = evaluation.load_method("net", size=128, weights="model_dir", follow_reference=True)
+    run = evaluation.load_method("net", size=128, weights="model_dir", follow_reference=True, vividness=0.3)
     grey = np.full((8, 8), 0.5, np.float32)
     for _ in range(2):
         assert run(grey, [np.zeros((8, 8, 3), np.float32)]).shape == (8, 8, 3)
-    assert made == [("net", 128, "model_dir", True)]
+    assert run(grey, [], palette="sepia").shape == (8, 8, 3)  # palettes reach the colorizer
+    assert made == [("net", 128, "model_dir", True, 0.3)]  # one colorizer, built once
+    assert calls == [(1, None), (1, None), (0, "sepia")]
+
+
+def test_auto_protocol_gives_no_reference_and_no_palette(pairs_csv):
+    pairs = evaluation.read_pairs(pairs_csv)[:2]
+    seen = []
+
+    def method(grey, references, palette=None):
+        seen.append((grey.shape, len(references), palette))
+        return mean_ab_standin(grey, references, palette)
+
+    rows = evaluation.evaluate(pairs, method, protocol="auto")
+    assert seen == [((24, 32), 0, None)] * 2  # the grey target alone
+    for row in rows:
+        assert row["reference"] == "none" and np.isnan(row["hist_ref"])  # nothing to compare with
+        assert row["chroma"] > 20 and row["colourfulness"] > 5 and np.isfinite(row["hist_truth"])
+        assert np.isnan(row["top1"])  # no classifier given
+    grey_rows = evaluation.evaluate(pairs, evaluation.load_method("grey"), protocol="auto")
+    assert all(row["chroma"] < 0.5 for row in grey_rows)
+    summary = evaluation.summarize(rows)
+    assert np.isnan(summary["all"]["hist_ref"]) and summary["all"]["chroma"] > 20
+    assert "nan" in evaluation.summary_table(summary)  # shown, not dropped
+
+
+def test_palette_protocol_passes_the_palette_and_scores_against_it(pairs_csv):
+    from exemplar.palette import Palette
+
+    pairs = evaluation.read_pairs(pairs_csv)[:1]
+    seen = []
+
+    def method(grey, references, palette=None):
+        seen.append((len(references), palette))
+        return mean_ab_standin(grey, references, palette)
+
+    (row,) = evaluation.evaluate(pairs, method, protocol="palette:teal-orange")
+    (grey_row,) = evaluation.evaluate(pairs, evaluation.load_method("grey"), protocol="palette:teal-orange")
+    assert len(seen) == 1 and seen[0][0] == 0 and isinstance(seen[0][1], Palette)
+    assert row["reference"] == "palette:teal-orange"
+    # hist∩ ref is the overlap with the palette's colours: its main colour overlaps them, grey not.
+    assert 0.0 <= grey_row["hist_ref"] < row["hist_ref"] <= 1.0
+    with pytest.raises(ExemplarError, match="palette"):
+        evaluation.evaluate_pair(method, pairs[0], protocol="palette:no-such-palette")
+
+
+def test_top1_column_comes_from_the_agreement_object(pairs_csv):
+    class Agreement:  # stands in for ImageNetAgreement: agrees when the output has colour
+        def agree(self, output, truth):
+            assert output.shape == truth.shape
+            return float(np.hypot(*np.moveaxis(rgb_to_lab(output)[..., 1:], -1, 0)).mean() > 5)
+
+    pairs = evaluation.read_pairs(pairs_csv)
+    coloured = evaluation.evaluate(pairs, mean_ab_standin, protocol="self", agreement=Agreement())
+    grey = evaluation.evaluate(pairs, evaluation.load_method("grey"), protocol="self", agreement=Agreement())
+    assert [r["top1"] for r in coloured] == [1.0] * 3 and [r["top1"] for r in grey] == [0.0] * 3
+    assert evaluation.summarize(coloured)["all"]["top1"] == 1.0

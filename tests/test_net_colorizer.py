@@ -1,82 +1,217 @@
-"""The ``net`` method: model files without the encoder, loading, and inference contracts."""
+"""The ``net`` method: model files without the encoder, loading, and its three modes.
 
+Most tests use a tiny ColorHead (width 8) saved as a model folder, with a random-init encoder
+(EfficientNetLite0(weights=None)) or, through Colorizer, the ImageNet one built once per module.
+The last test is about the model shipped in the package.
+"""
+
+import keras
 import numpy as np
 import pytest
 
+from exemplar.color import rgb_to_lab
+from exemplar.colorizer import Colorizer
 from exemplar.encoder import EfficientNetLite0
 from exemplar.errors import ExemplarError
-from exemplar.generator_weights import load_generator, own_variables, save_generator
-from exemplar.net.gray2color_net import Gray2ColorNet
+from exemplar.generator_weights import load_generator, save_generator
+from exemplar.net.color_head import ColorHead
+from exemplar.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
+from exemplar.palette import parse_palette
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    """A small untrained generator saved as a shippable model; its correction heads randomised."""
-    generator = Gray2ColorNet(encoder=EfficientNetLite0(weights="imagenet"), width=8, hist_bins=11)
-    for i, variable in enumerate(own_variables(generator).values()):
-        if "delta" in variable.path:
-            variable.assign(np.random.default_rng(i).normal(0, 0.01, variable.shape).astype("float32"))
+    """A tiny untrained ColorHead saved as a model folder, its prior made far from flat.
+
+    The prior's 1x1 conv gets larger random kernels, so each pixel's colour distribution is broad
+    but uneven: its mean (vividness 0) is near grey, its mode (vividness near 1) saturated.
+    """
+    keras.utils.set_random_seed(0)
+    head = ColorHead(width=8, hist_bins=11)
+    kernel = head.get_layer("prior_logits").kernel
+    kernel.assign(np.random.default_rng(0).normal(0.0, 3.0, kernel.shape).astype(np.float32))
     folder = tmp_path_factory.mktemp("model")
-    save_generator(generator, folder, info={"steps": 0})
-    return folder, generator
+    save_generator(head, folder, info={"steps": 0})
+    return folder
 
 
-def test_saved_model_has_no_encoder_weights_and_loads_back(model_dir):
-    folder, generator = model_dir
-    with np.load(folder / "default.npz") as arrays:
-        assert not set(arrays.files) & {v.path for v in generator.encoder.weights}  # encoder left out
-        assert set(arrays.files) == set(own_variables(generator))
-    loaded, info = load_generator(folder)
+@pytest.fixture(scope="module")
+def random_encoder():
+    keras.utils.set_random_seed(1)
+    return EfficientNetLite0(include_top=False, weights=None)
+
+
+@pytest.fixture(scope="module")
+def net(model_dir, random_encoder):
+    return NetColorizer(model_dir, encoder=random_encoder)
+
+
+@pytest.fixture(scope="module")
+def imagenet_encoder():
+    """Colorizer builds its own encoder: build the ImageNet one once for the module and hand it out."""
+    encoder = EfficientNetLite0(weights="imagenet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        yield encoder
+
+
+def _target_l(height=48, width=64, seed=0):
+    """(H, W) L in [0, 100] with structure (gradients and blocks), like a photo's luminance."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    l = 50 + 25 * np.sin(x / 6.0) * np.cos(y / 9.0)
+    l[: height // 2, : width // 3] = 80.0
+    return np.clip(l + rng.normal(0, 1.0, l.shape), 0, 100).astype(np.float32)
+
+
+def _reference_lab(ab=(30.0, -20.0), height=40, width=56):
+    l = _target_l(height, width, seed=2)
+    return np.dstack([l, np.full_like(l, ab[0]), np.full_like(l, ab[1])]).astype(np.float32)
+
+
+def _chroma(ab):
+    return float(np.hypot(ab[..., 0], ab[..., 1]).mean())
+
+
+# --------------------------------------------------------------------------- model files
+
+
+def test_saved_model_has_only_the_head_and_loads_back(model_dir, random_encoder):
+    loaded, info = load_generator(model_dir)
     assert info == {"steps": 0} and loaded.width == 8 and loaded.hist_bins == 11
-    for path, variable in own_variables(loaded).items():
-        np.testing.assert_array_equal(variable.numpy(), own_variables(generator)[path].numpy())
+    with np.load(model_dir / "default.npz") as arrays:
+        assert set(arrays.files) == {v.path for v in loaded.weights}
+        assert not set(arrays.files) & {v.path for v in random_encoder.weights}  # encoder left out
+        kernel = loaded.get_layer("prior_logits").kernel
+        np.testing.assert_array_equal(kernel.numpy(), arrays[kernel.path])
 
 
 def test_missing_or_mismatched_model_files_are_named(model_dir, tmp_path):
     with pytest.raises(ExemplarError, match="default.json: model file not found"):
         load_generator(tmp_path)
-    folder, _ = model_dir
-    (tmp_path / "default.json").write_text((folder / "default.json").read_text().replace('"width": 8', '"width": 16'))
-    (tmp_path / "default.npz").write_bytes((folder / "default.npz").read_bytes())
+    (tmp_path / "default.json").write_text((model_dir / "default.json").read_text().replace('"width": 8', '"width": 16'))
+    (tmp_path / "default.npz").write_bytes((model_dir / "default.npz").read_bytes())
     with pytest.raises(ExemplarError, match="has shape"):
+        load_generator(tmp_path)
+    (tmp_path / "default.json").write_text('{"model": {"width": 8}}')  # an older model's description
+    with pytest.raises(ExemplarError, match="not a model description"):
+        load_generator(tmp_path)
+    (tmp_path / "default.json").write_text((model_dir / "default.json").read_text())
+    (tmp_path / "default.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ExemplarError, match="cannot read the weights"):
         load_generator(tmp_path)
 
 
-def test_net_method_end_to_end(model_dir, photo_grey, photo_rgb):
-    from exemplar.color import rgb_to_lab
-    from exemplar.colorizer import Colorizer
+# --------------------------------------------------------------------------- the three modes
 
-    folder, _ = model_dir
-    colorizer = Colorizer(method="net", size=64, weights=folder)
-    assert colorizer.method.encoder is colorizer.method.model.encoder  # shared with reference search
-    out = colorizer.colorize(photo_grey, [photo_rgb, photo_rgb[::-1]])  # two references side by side
-    assert out.shape == (48, 64, 3)
+
+def test_three_modes_give_ab_at_the_working_size(net):
+    l = _target_l()
+    reference = net.predict_ab(l, [_reference_lab(), _reference_lab((-20.0, 40.0), 64, 40)])  # two, side by side
+    palette = net.predict_ab_palette(l, parse_palette("sepia"))
+    auto = net.predict_ab_auto(l)
+    for ab in (reference, palette, auto):
+        assert ab.shape == (48, 64, 2) and ab.dtype == np.float32 and np.all(np.isfinite(ab))
+        assert np.abs(ab).max() < 128.0
+    assert _chroma(auto) > 1.0  # an untrained but uneven prior still gives colour
+    np.testing.assert_array_equal(net.predict_ab_auto(l), auto)  # deterministic
+    assert np.abs(reference - auto).max() > 1.0 and np.abs(palette - auto).max() > 1.0
+    # A non-square target of another size runs through the same traced graphs.
+    assert net.predict_ab_auto(_target_l(70, 40)).shape == (70, 40, 2)
+    assert net._decode.experimental_get_tracing_count() == 1
+
+
+def test_palette_mode_uses_the_palettes_colours(net):
+    palette = parse_palette("#c0392b #2980b9")  # red and blue
+    ab = net.predict_ab_palette(_target_l(), palette)
+    colours = palette.lab[:, 1:]  # (2, 2)
+    distance = np.min(np.linalg.norm(ab[..., None, :] - colours, axis=-1), axis=-1)
+    assert np.median(distance) < 15.0  # pixels take (blends near) the palette's colours
+
+
+def test_follow_reference_copies_a_one_colour_reference(model_dir, random_encoder):
+    follow = NetColorizer(model_dir, follow_reference=True, encoder=random_encoder)
+    ab = follow.predict_ab(_target_l(), [_reference_lab((30.0, -20.0))])
+    np.testing.assert_allclose(ab.reshape(-1, 2).mean(0), [30.0, -20.0], atol=1.5)
+    assert np.abs(ab - [30.0, -20.0]).max() < 5.0
+    # Automatic mode has no reference to follow: the flag changes nothing there.
+    np.testing.assert_allclose(follow.predict_ab_auto(_target_l()),
+                               NetColorizer(model_dir, encoder=random_encoder).predict_ab_auto(_target_l()), atol=1e-4)
+
+
+def test_vividness_raises_chroma_and_is_range_checked(model_dir, random_encoder):
+    l = _target_l()
+    chroma = [_chroma(NetColorizer(model_dir, vividness=v, encoder=random_encoder).predict_ab_auto(l))
+              for v in (0.0, DEFAULT_VIVIDNESS, 0.9)]
+    assert chroma[0] < chroma[1] < chroma[2], chroma  # mean of the distribution -> towards its mode
+    assert chroma[2] > chroma[0] + 5.0
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(ExemplarError, match="vividness"):
+            NetColorizer(model_dir, vividness=bad, encoder=random_encoder)
+    assert DEFAULT_VIVIDNESS == pytest.approx(0.62)
+
+
+def test_colorizer_runs_every_mode_and_keeps_luminance(model_dir, imagenet_encoder, photo_grey, photo_rgb):
+    colorizer = Colorizer(method="net", size=64, weights=model_dir)
+    assert colorizer.method.encoder is imagenet_encoder  # shared with reference search
     grey_l = rgb_to_lab(np.repeat(photo_grey[..., None], 3, -1))[..., 0]
-    assert np.abs(rgb_to_lab(out)[..., 0] - grey_l).max() < 0.1
-    assert np.hypot(*np.moveaxis(rgb_to_lab(out)[..., 1:], -1, 0)).mean() > 3
-    sepia = colorizer.colorize(photo_grey, palette="sepia")
-    assert np.isfinite(sepia).all() and sepia.shape == (48, 64, 3)
-    assert colorizer.palette_method is not colorizer.method  # palettes go to match's tone assignment
-    own = Colorizer(method="net", size=64, weights=folder, net_palette=True)
-    assert own.palette_method is own.method
-    assert not np.allclose(own.colorize(photo_grey, palette="sepia"), sepia, atol=1e-3)
+    outputs = {
+        "reference": colorizer.colorize(photo_grey, [photo_rgb, photo_rgb[::-1]]),
+        "palette": colorizer.colorize(photo_grey, palette="sepia"),
+        "auto": colorizer.colorize(photo_grey),
+    }
+    for mode, out in outputs.items():
+        assert out.shape == (48, 64, 3) and np.all(np.isfinite(out)), mode
+        lab = rgb_to_lab(out)
+        assert np.abs(lab[..., 0] - grey_l).max() < 0.1, mode  # the input's L, exactly
+        assert _chroma(lab[..., 1:]) > 1.0, mode
+    assert np.abs(outputs["auto"] - outputs["reference"]).max() > 0.01
+    # Vividness reaches the method; out of range is refused before any model loads.
+    vivid = Colorizer(method="net", size=64, weights=model_dir, vividness=0.9)
+    assert vivid.method.temperature == pytest.approx(0.1)
+    assert not np.allclose(vivid.colorize(photo_grey), outputs["auto"], atol=1e-3)
+    with pytest.raises(ExemplarError, match="vividness"):
+        Colorizer(method="net", size=64, weights=model_dir, vividness=1.0)
+    # ... or per call, overriding the colorizer's own for that call only.
+    np.testing.assert_allclose(colorizer.colorize(photo_grey, vividness=0.9), vivid.colorize(photo_grey), atol=1e-6)
+    np.testing.assert_allclose(colorizer.colorize(photo_grey), outputs["auto"], atol=1e-6)
+    with pytest.raises(ExemplarError, match="vividness"):
+        colorizer.colorize(photo_grey, palette="sepia", vividness=1.0)
 
 
+def test_automatic_mode_needs_the_net_method(imagenet_encoder, photo_grey):
+    match = Colorizer(method="match", size=64)
+    with pytest.raises(ExemplarError, match="needs a colour reference or a palette.*--method net"):
+        match.colorize(photo_grey)
+    with pytest.raises(ExemplarError, match="needs a colour reference"):
+        match.colorize(photo_grey, references=[])
 
-def test_packaged_default_model_loads_offline_and_colorizes_the_demo():
+
+# --------------------------------------------------------------------------- the shipped model
+
+
+def test_packaged_default_model_loads_offline_and_colorizes_the_demo(imagenet_encoder):
     """The model ships inside the package (package data) and needs nothing from the network."""
     from importlib.resources import files
 
-    from exemplar.color import rgb_to_lab
-    from exemplar.colorizer import Colorizer
     from exemplar.image_io import read_image
 
     demo = files("exemplar") / "demo"
     colorizer = Colorizer(size=128)  # net is the default method
-    assert colorizer.method.info["preset"] == "cpu" and colorizer.method.info["steps"] > 0
-    assert colorizer.method.trust is not None  # the fitted trust head ships beside the generator
-    out = colorizer.colorize(str(demo / "target.jpg"), [str(demo / "reference.jpg")])
-    target_l = rgb_to_lab(read_image(str(demo / "target.jpg")).rgb)[..., 0]
-    assert out.shape == (300, 451, 3)
-    assert np.abs(rgb_to_lab(out)[..., 0] - target_l).max() < 0.1  # luminance kept
-    assert np.hypot(*np.moveaxis(rgb_to_lab(out)[..., 1:], -1, 0)).mean() > 5  # visibly coloured
+    head = colorizer.method.head
+    assert isinstance(head, ColorHead) and colorizer.method.info["steps"] > 0
+    assert colorizer.method.temperature == pytest.approx(1.0 - DEFAULT_VIVIDNESS)
+    target = str(demo / "target.jpg")
+    target_l = rgb_to_lab(read_image(target).rgb)[..., 0]
+    outputs = {
+        "reference": colorizer.colorize(target, [str(demo / "reference.jpg")]),
+        "palette": colorizer.colorize(target, palette="sepia"),
+        "auto": colorizer.colorize(target),
+    }
+    for mode, out in outputs.items():
+        lab = rgb_to_lab(out)
+        assert out.shape == (300, 451, 3), mode
+        assert np.abs(lab[..., 0] - target_l).max() < 0.1, mode  # luminance kept
+        assert _chroma(lab[..., 1:]) > 5, mode  # visibly coloured, even with nothing to go on
+    dull = Colorizer(size=128, vividness=0.0).colorize(target, [str(demo / "reference.jpg")])
+    assert np.abs(dull - outputs["reference"]).max() > 0.02

@@ -172,5 +172,7 @@ def test_palette_text_and_references_together_are_refused(colorizer, photo_rgb):
     np.testing.assert_allclose(colorizer.colorize(grey, palette="sepia"), colorizer.colorize(grey, palette=parse_palette("sepia")))
     with pytest.raises(ExemplarError, match="not both"):
         colorizer.run(grey, [photo_rgb], palette="sepia")
-    with pytest.raises(ExemplarError, match="or a palette"):
-        colorizer.run(grey)
+    from exemplar.colorizer import Colorizer
+
+    with pytest.raises(ExemplarError, match="or a palette"):  # neither: automatic, which match cannot do
+        Colorizer(method="match", size=64).run(grey)

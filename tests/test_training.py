@@ -1,4 +1,5 @@
-"""GAN training: config parsing, train steps, NaN safety, and the command killed then resumed.
+"""GAN training: config parsing, the train step (images or cached features), NaN safety, and the
+command on an image folder (killed, then resumed) and on a feature cache.
 
 Speed on 2 cores: everything here runs eagerly (train.run_eagerly), because tracing the train step
 into a tf.function costs ~15 s of CPU per model; tests/test_distributed.py covers the traced path.
@@ -21,16 +22,21 @@ import tensorflow as tf
 from click.testing import CliRunner
 from PIL import Image
 
+from data_prep.cached_pairs import normalise_lab
 from exemplar.commands.train import train as train_command
+from exemplar.encoder import EfficientNetLite0
 from exemplar.errors import ExemplarError
-from exemplar.generator_weights import load_generator, own_variables
+from exemplar.generator_weights import load_generator
+from exemplar.net.color_head import ColorHead
+from exemplar.net.patch_discriminator import PatchDiscriminator
 from training import config as config_lib
 from training import run
-from training.colorization_gan import LOSS_NAMES, ColorizationGAN
+from training.colorization_gan import FEATURE_KEYS, LOSS_NAMES, ColorizationGAN
 from training.export_model import export
 from training.generator_checkpoint import GeneratorCheckpoint
 from training.nan_guard import NanGuard, TrainingDiverged
 from training.resumable_backup import ResumableBackup
+from training.sample_sheet import render_sheet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,11 +71,17 @@ def _write_photos(root, per_class=8):
 
 @pytest.fixture(scope="module")
 def tiny_gan():
+    """The tiny preset's GAN (random-init encoder, images in), compiled, eager."""
     config = config_lib.preset("tiny")
     keras.utils.set_random_seed(0)
     model = run.compile_model(run.build_model(config, num_classes=2), config)
     model.run_eagerly = True
     return model
+
+
+@pytest.fixture(scope="module")
+def imagenet_encoder():
+    return EfficientNetLite0(include_top=False, weights="imagenet")
 
 
 # --------------------------------------------------------------------------- config
@@ -100,9 +112,22 @@ def test_overrides_are_parsed_by_field_type():
             config_lib.override(config, [bad])
     with pytest.raises(ExemplarError, match="multiple of 32"):
         config_lib.check(dataclasses.replace(config, data=dataclasses.replace(config.data, image_size=50)))
-    for bad in ["data.self_crop_min=0", "data.self_hue=0.7", "data.self_saturation=1"]:
+    for bad in ["data.self_crop_min=0", "data.self_hue=0.7", "data.self_saturation=1", "loss.train_temperature=0",
+                "model.width=12"]:
         with pytest.raises(ExemplarError, match=bad.split("=")[0]):
             config_lib.check(config_lib.override(config, [bad]))
+    with pytest.raises(ExemplarError, match="palette_share and loss.auto_share"):
+        config_lib.check(config_lib.override(config, ["loss.palette_share=0.6", "loss.auto_share=0.5"]))
+    # The distribution network's options; the old network's are gone (a stale script fails loudly).
+    new = config_lib.override(config, ["data.cache_dir=/tmp/cache", "loss.ce=2", "loss.auto_share=0"])
+    assert new.data.cache_dir == "/tmp/cache" and new.loss.ce == 2.0 and new.loss.auto_share == 0.0
+    assert config_lib.override(new, ["data.cache_dir=none"]).data.cache_dir is None
+    for gone in ["model.trainable_encoder=true", "optim.encoder_lr_multiplier=0.1", "loss.palette_dropout=0"]:
+        with pytest.raises(ExemplarError, match="no field"):
+            config_lib.override(config, [gone])
+    for width in (8, 16, 32):  # every width the check lets through builds
+        config_lib.check(config_lib.override(config, [f"model.width={width}"]))
+        ColorHead(width=width, hist_bins=5)
 
 
 # --------------------------------------------------------------------------- the step
@@ -110,21 +135,21 @@ def test_overrides_are_parsed_by_field_type():
 
 def test_train_steps_give_finite_losses_and_move_both_players(tiny_gan):
     generator, discriminator = tiny_gan.generator, tiny_gan.discriminator
+    assert isinstance(generator, ColorHead) and not tiny_gan.encoder.trainable
     before_g = [v.numpy().copy() for v in generator.trainable_variables]
     before_d = [v.numpy().copy() for v in discriminator.trainable_variables]
-    frozen = [v.numpy().copy() for v in generator.encoder.weights]
-    # Two steps: the generator's ab heads start at zero (grey output), so the first step moves only
-    # them; from the second on, gradients reach the whole decoder.
+    frozen = [v.numpy().copy() for v in tiny_gan.encoder.weights]
     data = tf.data.Dataset.from_tensors(_batch()).repeat()
     logs = tiny_gan.fit(data, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False).history
 
     assert set(logs) == set(LOSS_NAMES)
     assert all(np.isfinite(values[0]) for values in logs.values()), logs
-    assert logs["l1"][0] > 0 and logs["hist"][0] > 0 and logs["cls"][0] > 0
+    assert logs["ce"][0] > 0 and logs["hist"][0] > 0 and logs["cls"][0] > 0 and logs["l1"][0] >= 0
+    assert 0.0 <= logs["gate"][0] <= 1.0
     changed_g = [not np.array_equal(a, v.numpy()) for a, v in zip(before_g, generator.trainable_variables)]
     changed_d = [not np.array_equal(a, v.numpy()) for a, v in zip(before_d, discriminator.trainable_variables)]
     assert np.mean(changed_g) > 0.9 and all(changed_d), (np.mean(changed_g), changed_d)
-    assert all(np.array_equal(a, v.numpy()) for a, v in zip(frozen, generator.encoder.weights))  # frozen encoder
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(frozen, tiny_gan.encoder.weights))  # frozen encoder
     assert int(tiny_gan.g_optimizer.iterations) == int(tiny_gan.d_optimizer.iterations) == 2
 
     # Validation (test_step): the same losses, no update.
@@ -134,29 +159,132 @@ def test_train_steps_give_finite_losses_and_move_both_players(tiny_gan):
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(after, tiny_gan.trainable_variables))
 
 
-def test_masks_pixel_and_class_losses_and_drops_references(tiny_gan):
+def test_features_encode_images_and_pass_cached_batches_through(tiny_gan):
+    batch = _batch()
+    features = tiny_gan.features(batch)
+    assert set(features) >= set(FEATURE_KEYS) | {"target_lab4", "reference_lab4", "label", "pair_kind"}
+    assert tuple(features["target_s4"].shape) == (4, 16, 16, 24) and tuple(features["target_s32"].shape) == (4, 2, 2, 320)
+    lab = np.concatenate([batch["target_l"], batch["target_ab"]], -1)
+    np.testing.assert_allclose(np.asarray(features["target_lab4"]), lab.reshape(4, 16, 4, 16, 4, 3).mean((2, 4)),
+                               atol=1e-6)  # 4 x 4 block means of the normalised Lab
+    cached = {key: np.asarray(value) for key, value in features.items()}
+    assert tiny_gan.features(cached) is cached  # a features batch is not encoded again
+
+
+def test_modes_set_the_masks_and_the_conditioning_histogram(tiny_gan):
+    features = tiny_gan.features(_batch())
+    inputs, reference_mask, hist_mask = tiny_gan.head_inputs(features)  # not training: reference mode
+    assert np.all(reference_mask.numpy() == 1.0) and np.all(hist_mask.numpy() == 1.0)
+    np.testing.assert_allclose(np.sum(inputs["reference_hist"], axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(inputs["reference_hist"], tiny_gan.histogram(features["reference_lab4"][..., 1:]), atol=1e-6)
+    shares = (tiny_gan.palette_share, tiny_gan.auto_share)
+    try:
+        tiny_gan.palette_share, tiny_gan.auto_share = 1.0, 0.0
+        palette, reference_mask, hist_mask = tiny_gan.head_inputs(features, training=True)
+        assert np.all(reference_mask.numpy() == 0.0) and np.all(hist_mask.numpy() == 1.0)
+        assert np.all(palette["reference_mask"].numpy() == 0.0)
+        hist = palette["reference_hist"].numpy()
+        np.testing.assert_allclose(hist.sum(-1), 1.0, rtol=1e-5)
+        own = tiny_gan.histogram(features["target_lab4"][..., 1:]).numpy()  # a palette from the target's own colours
+        assert np.all((hist > 0).sum(-1) <= 8) and np.all(own[hist > 0] > 0)
+        tiny_gan.palette_share, tiny_gan.auto_share = 0.0, 1.0
+        auto, reference_mask, hist_mask = tiny_gan.head_inputs(features, training=True)
+        assert np.all(reference_mask.numpy() == 0.0) and np.all(hist_mask.numpy() == 0.0)
+        np.testing.assert_array_equal(auto["reference_hist"].numpy(), 0.0)
+        outputs = tiny_gan.generator(auto)
+        values, _ = tiny_gan._compute_losses(features, auto, outputs, reference_mask, hist_mask, training=False)
+        assert float(values["hist"]) == 0.0 and float(values["l1"]) == 0.0  # nothing to match, no reference
+        assert float(values["ce"]) > 0.0
+        np.testing.assert_array_equal(outputs["gate"].numpy(), 0.0)
+    finally:
+        tiny_gan.palette_share, tiny_gan.auto_share = shares
+
+
+def test_masks_pixel_and_class_losses(tiny_gan):
     batch = _batch()
     batch["pair_kind"][:] = 1  # no self-augmented pair: no pixel loss
     batch["label"][:] = -1  # no labelled photo: no class loss
-    inputs = tiny_gan.generator_inputs(batch)
-    values, d_loss = tiny_gan._compute_losses(batch, inputs, tiny_gan.generator(inputs))
+    features = tiny_gan.features(batch)
+    inputs, reference_mask, hist_mask = tiny_gan.head_inputs(features)
+    outputs = tiny_gan.generator(inputs)
+    values, d_loss = tiny_gan._compute_losses(features, inputs, outputs, reference_mask, hist_mask, training=False)
     assert float(values["l1"]) == 0.0 and float(values["cls"]) == 0.0
-    assert float(values["hist"]) > 0 and np.isfinite(float(d_loss))
-    np.testing.assert_allclose(np.sum(inputs["reference_hist"], axis=-1), 1.0, rtol=1e-5)
-
-    tiny_gan.palette_dropout = 1.0
-    try:
-        dropped = tiny_gan.generator_inputs(batch, drop_reference=True)["reference_mask"]
-    finally:
-        tiny_gan.palette_dropout = 0.1
-    assert np.all(dropped.numpy() == 0.0) and np.all(inputs["reference_mask"].numpy() == 1.0)
+    assert float(values["hist"]) > 0 and float(values["ce"]) > 0 and np.isfinite(float(d_loss))
+    batch["pair_kind"][0] = 0
+    batch["label"][0] = 1
+    values, _ = tiny_gan._compute_losses(tiny_gan.features(batch), inputs, outputs, reference_mask, hist_mask, False)
+    assert float(values["l1"]) > 0.0 and float(values["cls"]) > 0.0
 
 
-def test_gan_config_round_trip(tiny_gan):
-    clone = ColorizationGAN.from_config(tiny_gan.get_config())
-    assert clone.hist_bins == tiny_gan.hist_bins and clone.palette_dropout == tiny_gan.palette_dropout
-    assert [v.shape for v in clone.generator.weights] == [v.shape for v in tiny_gan.generator.weights]
-    assert [v.shape for v in clone.discriminator.weights] == [v.shape for v in tiny_gan.discriminator.weights]
+def _feature_batch(encoder, batch):
+    """The image batch as a feature cache would give it: float32 encoder features of the grey photo
+    (L * 2.55, as data_prep.feature_cache feeds the encoder) and Lab area-averaged to 1/4."""
+    import cv2
+
+    out = {"label": batch["label"], "pair_kind": batch["pair_kind"]}
+    for prefix, levels in (("target", ("s4", "s8", "s16", "s32")), ("reference", ("s8", "s16", "s32"))):
+        lab = np.concatenate([(batch[f"{prefix}_l"] + 1.0) * 50.0, batch[f"{prefix}_ab"] * 110.0], -1)  # Lab units
+        features = encoder(np.repeat(lab[..., :1] * 2.55, 3, axis=-1), training=False)
+        for level in levels:
+            out[f"{prefix}_{level}"] = np.asarray(features[level.replace("s", "stride")], np.float32)
+        side = lab.shape[1] // 4
+        out[f"{prefix}_lab4"] = normalise_lab(np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA)
+                                                        for x in lab]))
+    return out
+
+
+def test_a_cached_feature_step_equals_the_step_on_images(imagenet_encoder):
+    """One train step from precomputed features moves the head and discriminator exactly as the
+    same step from images (encoded inside the step) does."""
+    images = {key: tf.constant(value) for key, value in _batch().items()}  # as tf.data yields batches
+    cached = {key: tf.constant(value) for key, value in _feature_batch(imagenet_encoder, _batch()).items()}
+    weights = run.colour_weights([_batch()["target_ab"] * 110.0])  # non-uniform rebalancing
+
+    def gan(encoder, start=None):
+        keras.utils.set_random_seed(0)
+        head = ColorHead(width=16, num_classes=2, hist_bins=11)
+        discriminator = PatchDiscriminator(width=16, num_layers=2)
+        # Every example in reference mode: no random mode draw can tell the two runs apart.
+        model = ColorizationGAN(head, discriminator, weights, encoder=encoder, hist_bins=11, palette_share=0.0,
+                                auto_share=0.0)
+        discriminator.build((None, None, None, 3))
+        if start is not None:
+            head.set_weights(start[0])
+            discriminator.set_weights(start[1])
+        # SGD: Adam's first step is about lr * sign(gradient), which would hide a wrong gradient.
+        model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05), config_lib.LossConfig())
+        return model
+
+    from_images = gan(imagenet_encoder)
+    start = (from_images.generator.get_weights(), from_images.discriminator.get_weights())
+    from_cache = gan(None, start)
+    logs = {}
+    for name, model, batch in (("images", from_images, images), ("cache", from_cache, cached)):
+        tf.random.set_seed(1)
+        logs[name] = {key: float(value) for key, value in model.train_step(batch).items()}
+    for key, value in logs["images"].items():
+        np.testing.assert_allclose(logs["cache"][key], value, rtol=1e-4, atol=1e-6, err_msg=key)
+    for part in ("generator", "discriminator"):
+        before = start[0] if part == "generator" else start[1]
+        after_images = getattr(from_images, part).get_weights()
+        after_cache = getattr(from_cache, part).get_weights()
+        update = np.array([np.abs(a - b).max() for a, b in zip(after_images, before)])
+        diff = np.array([np.abs(a - c).max() for a, c in zip(after_images, after_cache)])
+        assert np.mean(update > 1e-7) > 0.8, part  # the step moved (nearly) every variable
+        assert np.all(diff <= 1e-3 * update + 1e-6), (part, float(np.max(diff - 1e-3 * update)))
+
+
+def test_sample_sheet_rows_are_target_reference_output_truth():
+    rng = np.random.default_rng(0)
+    target = np.concatenate([rng.uniform(-0.6, 0.6, (2, 8, 12, 1)), rng.uniform(-0.3, 0.3, (2, 8, 12, 2))], -1)
+    reference = np.concatenate([rng.uniform(-0.6, 0.6, (2, 4, 4, 1)), rng.uniform(-0.3, 0.3, (2, 4, 4, 2))], -1)
+    sheet = render_sheet(target, reference, target[..., 1:], zoom=2)  # output = truth
+    assert sheet.shape == (2 * 8 * 2, 4 * 12 * 2, 3) and sheet.dtype == np.uint8
+    panels = np.split(sheet, 4, axis=1)
+    np.testing.assert_array_equal(panels[2], panels[3])  # output panel equals truth panel
+    assert np.abs(panels[0].astype(int).std(-1)).max() < 1  # the target panel is grey
+    grey_out = render_sheet(target, reference, np.zeros_like(target[..., 1:]), zoom=1)
+    np.testing.assert_array_equal(np.split(grey_out, 4, axis=1)[2], np.split(grey_out, 4, axis=1)[0])
 
 
 class _Poison(keras.callbacks.Callback):
@@ -207,27 +335,22 @@ def test_non_finite_weights_never_overwrite_checkpoints(tiny_gan, tmp_path):
     assert not (tmp_path / "checkpoints" / "generator_epoch002.weights.h5").exists()
 
 
-def test_mixed_precision_with_a_fine_tuned_encoder():
-    # bfloat16 compute, float32 variables; the encoder trains with its own, lower-lr optimizer.
-    config = config_lib.override(
-        config_lib.preset("tiny"),
-        ["train.mixed_precision=true", "train.precision=mixed_bfloat16", "model.trainable_encoder=true"],
-    )
+def test_mixed_precision_step():
+    # bfloat16 compute, float32 variables and float32 losses.
+    config = config_lib.override(config_lib.preset("tiny"), ["train.mixed_precision=true", "train.precision=mixed_bfloat16"])
     keras.mixed_precision.set_global_policy(config.train.precision)
     try:
         model = run.compile_model(run.build_model(config, num_classes=2), config)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.run_eagerly = True
-    assert model(_batch())["ab"].dtype == "bfloat16"  # the GAN computes the histogram, then runs the generator
+    outputs = model(_batch())
+    assert outputs["prior_logits"].dtype == "bfloat16"
     assert all(v.dtype == "float32" for v in model.generator.weights + model.discriminator.weights)
-    encoder = model.generator.encoder
-    before = [v.numpy().copy() for v in encoder.trainable_variables]
+    before = [v.numpy().copy() for v in model.generator.trainable_variables]
     logs = model.fit(tf.data.Dataset.from_tensors(_batch()), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
     assert all(np.isfinite(values[0]) for values in logs.values()), logs
-    assert float(model.encoder_optimizer.learning_rate) == pytest.approx(config.optim.lr * config.optim.encoder_lr_multiplier)
-    assert int(model.encoder_optimizer.iterations) == 1
-    assert np.mean([not np.array_equal(a, v.numpy()) for a, v in zip(before, encoder.trainable_variables)]) > 0.9
+    assert np.mean([not np.array_equal(a, v.numpy()) for a, v in zip(before, model.generator.trainable_variables)]) > 0.9
 
 
 # --------------------------------------------------------------------------- the command
@@ -292,16 +415,18 @@ def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
     # The saved generator rebuilds from its config and loads its weights: what inference does.
     checkpoints = run_dir / "checkpoints"
     best = json.loads((checkpoints / "best.json").read_text())
-    assert best["monitor"] == "l1" and best["epoch"] in (1, 2)
+    assert best["monitor"] == "ce" and best["epoch"] in (1, 2)
     generator_config = json.loads((checkpoints / "generator_config.json").read_text())
     generator = keras.saving.deserialize_keras_object(generator_config)
+    assert isinstance(generator, ColorHead) and generator.num_classes == 2  # two class folders
     generator.load_weights(checkpoints / "generator_best.weights.h5")
     # ... and training.export_model turns it into the shipped format (--method net --weights DIR).
     export(run_dir, tmp_path / "model")
-    shipped, info = load_generator(tmp_path / "model", encoder=generator.encoder)
-    assert info["checkpoint"] == "best" and info["epochs_run"] == 2
-    for path, variable in own_variables(generator).items():
-        np.testing.assert_array_equal(own_variables(shipped)[path].numpy(), variable.numpy(), err_msg=path)
+    shipped, info = load_generator(tmp_path / "model")
+    assert info["checkpoint"] == "best" and info["epochs_run"] == 2 and info["preset"] == "tiny"
+    assert [v.path for v in shipped.weights] == [v.path for v in generator.weights]
+    for a, b in zip(shipped.weights, generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=b.path)
     assert (checkpoints / "generator_epoch002.weights.h5").exists() and (checkpoints / "generator_last.weights.h5").exists()
 
 
@@ -314,10 +439,9 @@ def test_init_weights_start_a_run_from_another_runs_generator(tmp_path):
     # lr 0: the second run cannot move its generator, so it must end where the first one did.
     frozen = base + ["optim.lr=0", "train.init_weights=" + str(start), "data.seed=3", "train.seed=5"]
     second, _ = run.train(config_lib.override(config_lib.preset("tiny"), frozen), tmp_path / "b", verbose=0)
-    first_vars, second_vars = own_variables(first.generator), own_variables(second.generator)
-    assert first_vars.keys() == second_vars.keys()
-    for path, variable in first_vars.items():
-        np.testing.assert_allclose(second_vars[path].numpy(), variable.numpy(), atol=1e-6, err_msg=path)
+    assert [v.path for v in first.generator.weights] == [v.path for v in second.generator.weights]
+    for a, b in zip(first.generator.weights, second.generator.weights):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6, err_msg=a.path)
     missing = config_lib.override(config_lib.preset("tiny"), base + ["train.init_weights=" + str(tmp_path / "no.h5")])
     with pytest.raises(ExemplarError, match="no.h5"):
         run.train(missing, tmp_path / "c", verbose=0)
@@ -328,9 +452,43 @@ def test_command_help_and_bad_override(tmp_path):
     result = runner.invoke(train_command, ["--help"])
     assert result.exit_code == 0
     options = ["--preset", "--data", "--run-dir", "--epochs", "--steps-per-epoch", "--batch-size", "--set"]
-    for option in options + ["--places365-data-dir", "--classes", "--limit"]:
+    for option in options + ["--places365-data-dir", "--cache", "--classes", "--limit"]:
         assert option in result.output
     result = runner.invoke(train_command, ["--preset", "tiny", "--run-dir", str(tmp_path / "r"), "--set", "optim.speed=2"])
     assert result.exit_code != 0 and "no field 'speed'" in result.output
     result = runner.invoke(train_command, ["--preset", "tiny", "--run-dir", str(tmp_path / "r")])
     assert result.exit_code != 0 and "--data" in result.output  # no data given
+
+
+def test_command_trains_from_a_feature_cache(tmp_path):
+    """exemplar train --cache DIR: no encoder, no photo decoding; checkpoints, samples, exportable."""
+    from data_prep import sources
+    from data_prep.feature_cache import build_cache
+
+    photos, cache, run_dir = tmp_path / "photos", tmp_path / "cache", tmp_path / "run"
+    _write_photos(photos, per_class=3)
+    keras.utils.set_random_seed(0)
+    build_cache(sources.image_folder(photos), cache, size=96, batch_size=8,
+                encoder=EfficientNetLite0(include_top=False, weights=None), progress=None)
+    args = ["--preset", "tiny", "--cache", str(cache), "--run-dir", str(run_dir), "--epochs", "1",
+            "--steps-per-epoch", "2", "--set", "train.run_eagerly=true"]
+    result = CliRunner().invoke(train_command, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["data"]["cache_dir"] == str(cache)
+    with open(run_dir / "log.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1 and all(np.isfinite(float(rows[0][name])) for name in LOSS_NAMES)
+    assert not (run_dir / "data_report.json").exists()  # no photo scan: the cache listed its skips
+    sheet = np.asarray(Image.open(run_dir / "samples" / "epoch_001.png"))
+    assert sheet.shape == (2 * 64, 4 * 64, 3) and sheet.std() > 5
+    export(run_dir, tmp_path / "model", checkpoint="last")
+    head, info = load_generator(tmp_path / "model")
+    assert head.num_classes == 2 and info["steps"] == 2
+
+
+def test_cached_run_builds_no_encoder(tmp_path):
+    config = config_lib.override(config_lib.preset("tiny"), ["data.cache_dir=" + str(tmp_path)])
+    model = run.build_model(config, num_classes=0)
+    assert model.encoder is None and "class_logits" not in model.generator.output
+    assert run.build_model(config_lib.preset("tiny")).encoder is not None

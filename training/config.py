@@ -215,8 +215,8 @@ def check(config):
         size = getattr(config.data, name)
         if size < 32 or size % 32:
             problems.append(f"data.{name}={size} must be a positive multiple of 32 (the encoder's stride)")
-    if config.model.width < 4 or config.model.width % 4:
-        problems.append(f"model.width={config.model.width} must be a positive multiple of 4")
+    if config.model.width < 8 or config.model.width % 8:  # ColorHead's GroupNormalization(8) at 1/4
+        problems.append(f"model.width={config.model.width} must be a positive multiple of 8")
     for name in ("epochs", "steps_per_epoch", "batch_size", "backup_every"):
         if getattr(config.train, name) < 1:
             problems.append(f"train.{name} must be at least 1")

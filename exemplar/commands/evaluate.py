@@ -16,11 +16,11 @@ from exemplar.commands.options import user_errors
 )
 @click.option(
     "--protocol",
-    type=click.Choice(["csv", "self"]),
     default="csv",
     show_default=True,
     help="Reference to use: 'csv' = the CSV's reference column (same-class pairs); "
-    "'self' = the target's own colour photo mirrored and centre-cropped to 85%.",
+    "'self' = the target's own colour photo mirrored and centre-cropped to 85%; "
+    "'auto' = none (automatic colorization, net only); 'palette:NAME' = a built-in palette, e.g. palette:sepia.",
 )
 @click.option("--size", type=click.IntRange(min=64), default=256, show_default=True, help="Working resolution (pixels) the colorizer runs at.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate only N pairs, spread evenly over the CSV.")
@@ -52,6 +52,9 @@ def evaluate(pairs_csv, method, protocol, size, limit, save_dir, weights, follow
         if sys.stderr.isatty():  # a live counter for people, nothing in logs or pipes
             click.echo(f"\r{i + 1}/{n} pairs", err=True, nl=i + 1 == n)
 
+    kind, _, palette = protocol.partition(":")
+    if kind not in evaluation.PROTOCOLS or (kind == "palette") != bool(palette):
+        raise click.BadParameter(f"{protocol!r}: use csv, self, auto or palette:NAME", param_hint="--protocol")
     with user_errors():
         pairs = evaluation.read_pairs(pairs_csv)
         from exemplar.quiet_tensorflow import import_tensorflow_quietly
