@@ -161,7 +161,7 @@ class ColorizationGAN(keras.Model):
         self_pair = tf.cast(tf.equal(tf.cast(batch["pair_kind"], "int32"), 0), "float32") * reference_mask  # (B,)
         mask = self_pair[:, None, None, None]
         values["l1"] = losses.smooth_l1(truth_ab * mask, ab * mask)
-        chi2 = _chi2_rows(self.histogram(ab), inputs["reference_hist"])  # (B,)
+        chi2 = losses.chi2_rows(self.histogram(ab), inputs["reference_hist"])  # (B,)
         values["hist"] = tf.reduce_mean(chi2 * hist_mask)
         values["tv"] = losses.tv_loss(ab)
         real = tf.cast(self.discriminator(tf.concat([truth[..., :1], truth_ab], -1), training=training), "float32")
@@ -201,11 +201,6 @@ def _top_bins(hist, size, low=3, high=8):
     threshold = tf.gather(ranked, k - 1, batch_dims=1)[:, None]  # (B, 1): the k-th largest value
     kept = tf.where(hist >= threshold, hist, 0.0)
     return kept / (tf.reduce_sum(kept, -1, keepdims=True) + 1e-8)
-
-
-def _chi2_rows(p, q, eps=1e-8):
-    """Per-row symmetric chi-squared distance (losses.histogram_loss before its mean), (B,)."""
-    return 0.5 * tf.reduce_sum(tf.square(p - q) / (p + q + eps), axis=-1)
 
 
 def _get(weights, key):

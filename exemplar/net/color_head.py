@@ -182,18 +182,23 @@ class ColorHead(keras.Model):
         return cls(**config)
 
 
+def _gate(outputs, follow):
+    """(B, h, w, 1) float32: the learned gate, or ``follow`` wherever a reference is given (gate > 0)."""
+    gate = keras.ops.cast(outputs["gate"], "float32")
+    if follow is None:
+        return gate
+    given = keras.ops.cast(keras.ops.max(gate, axis=(1, 2, 3), keepdims=True) > 0, "float32")
+    return keras.ops.ones_like(gate) * follow * given
+
+
 def mix(outputs, follow=None):
     """Head outputs -> (B, h, w, Q) colour probabilities: gate * reference + (1 - gate) * prior.
 
     follow: None uses the learned gate; a number in [0, 1] replaces it wherever a reference is
     given (1 copies the reference's colours wherever it matches at all, ``--follow-reference``).
     """
-    gate = outputs["gate"]
-    if follow is not None:
-        given = keras.ops.cast(keras.ops.max(gate, axis=(1, 2, 3), keepdims=True) > 0, gate.dtype)
-        gate = keras.ops.ones_like(gate) * follow * given
+    gate = _gate(outputs, follow)
     prior = keras.ops.softmax(keras.ops.cast(outputs["prior_logits"], "float32"), axis=-1)
-    gate = keras.ops.cast(gate, "float32")
     return gate * keras.ops.cast(outputs["reference_probs"], "float32") + (1.0 - gate) * prior
 
 
@@ -207,10 +212,7 @@ def decode_ab(outputs, bins, temperature, follow=None):
     - the network's own part by the annealed mean at ``temperature`` (vividness = 1 - T).
     follow: as for :func:`mix`.
     """
-    gate = keras.ops.cast(outputs["gate"], "float32")
-    if follow is not None:
-        given = keras.ops.cast(keras.ops.max(gate, axis=(1, 2, 3), keepdims=True) > 0, "float32")
-        gate = keras.ops.ones_like(gate) * follow * given
+    gate = _gate(outputs, follow)
     prior = keras.ops.softmax(keras.ops.cast(outputs["prior_logits"], "float32"), axis=-1)
     centres = keras.ops.convert_to_tensor(bins.centres)
     reference_ab = keras.ops.matmul(keras.ops.cast(outputs["reference_probs"], "float32"), centres)
