@@ -101,7 +101,7 @@ def compile_model(model, config):
         d_optimizer=adam(optim.d_lr),
         loss_weights=config.loss,
         run_eagerly=config.train.run_eagerly,
-        jit_compile=False,  # XLA gains little on CPU and re-traces per shape; GPUs can turn it on later
+        jit_compile=config.train.jit_compile,
     )
     return model
 
