@@ -7,6 +7,8 @@ variable, keyed by its Keras path, float32) and ``default.json`` (constructor ar
 """
 
 import json
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,16 +47,19 @@ def load_generator(folder, name="default"):
         raise ExemplarError(f"{meta_path}: not a model description of this version ({error})") from error
     head = ColorHead(**args)
     variables = {v.path: v for v in head.weights}
+    # A truncated or overwritten .npz fails on opening (not a zip) or only when an array is read
+    # (bad zip member, zlib error): both are the file's fault and are named as such.
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
-        arrays = np.load(weights_path)
-    except (OSError, ValueError) as error:
+        with np.load(weights_path) as arrays:
+            missing = sorted(set(variables) - set(arrays.files))
+            if missing:
+                raise ExemplarError(f"{weights_path}: no weights for {len(missing)} variables, e.g. {missing[0]}")
+            for path, variable in variables.items():
+                value = arrays[path]
+                if tuple(value.shape) != tuple(variable.shape):
+                    raise ExemplarError(f"{weights_path}: {path} has shape {value.shape}, model needs {variable.shape}")
+                variable.assign(value)
+    except unreadable as error:
         raise ExemplarError(f"{weights_path}: cannot read the weights ({error})") from error
-    with arrays:
-        missing = sorted(set(variables) - set(arrays.files))
-        if missing:
-            raise ExemplarError(f"{weights_path}: no weights for {len(missing)} variables, e.g. {missing[0]}")
-        for path, variable in variables.items():
-            if tuple(arrays[path].shape) != tuple(variable.shape):
-                raise ExemplarError(f"{weights_path}: {path} has shape {arrays[path].shape}, model needs {variable.shape}")
-            variable.assign(arrays[path])
     return head, meta.get("info", {})

@@ -100,6 +100,10 @@ def test_missing_or_mismatched_model_files_are_named(model_dir, tmp_path):
     (tmp_path / "default.npz").write_bytes(b"not a zip file")
     with pytest.raises(ExemplarError, match="cannot read the weights"):
         load_generator(tmp_path)
+    whole = (model_dir / "default.npz").read_bytes()
+    (tmp_path / "default.npz").write_bytes(whole[: len(whole) // 2])  # a copy cut off half-way
+    with pytest.raises(ExemplarError, match="default.npz: cannot read the weights"):
+        load_generator(tmp_path)
 
 
 # --------------------------------------------------------------------------- the three modes

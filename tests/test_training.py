@@ -486,6 +486,16 @@ def test_command_trains_from_a_feature_cache(tmp_path):
     head, info = load_generator(tmp_path / "model")
     assert head.num_classes == 2 and info["steps"] == 2
 
+    # Several checkpoints are averaged weight by weight: a copy shifted by 2 averages to +1.
+    for variable in head.weights:
+        variable.assign(variable + 2.0)
+    head.save_weights(run_dir / "checkpoints" / "generator_epoch002.weights.h5")
+    export(run_dir, tmp_path / "average", checkpoint="epoch001,epoch002")
+    average, info = load_generator(tmp_path / "average")
+    assert info["checkpoint"] == "epoch001,epoch002" and info["epochs"] == 2
+    for shifted, averaged in zip(head.weights, average.weights):
+        np.testing.assert_allclose(averaged.numpy(), shifted.numpy() - 1.0, atol=1e-5)
+
 
 def test_cached_run_builds_no_encoder(tmp_path):
     config = config_lib.override(config_lib.preset("tiny"), ["data.cache_dir=" + str(tmp_path)])
