@@ -1,58 +1,115 @@
-"""``exemplar batch PAIRS.csv``: many targets with the model loaded once."""
+"""``exemplar batch PAIRS.csv | FOLDER``: many targets with the models loaded once per worker.
+
+``--engine loop`` (default) runs every row in this process, as batch always did; ``--engine ray``
+runs them on a pool of Ray Data workers, on this machine or a Ray cluster (exemplar/scale/).
+Either way: finished outputs are skipped, outputs are written atomically, bad rows are reported
+(with ``--report``, to a CSV of row,file,reason) and the exit status is 1 if any row failed.
+"""
 
 import click
 
-from exemplar.commands.options import colorizer_options, make_colorizer, run_job
+from exemplar.commands.options import colorizer_options, user_errors
 
 
 def read_pairs(csv_path):
-    """Rows of a ``target,reference,output`` CSV as (row number, target, [references], output).
+    """Rows of a ``target,reference,output`` CSV as (row number, target, [references], output) Paths.
 
-    Paths may be absolute or relative to the CSV's folder; several references in one cell are
-    separated by ';'; an empty reference cell means automatic colorization. Row numbers count the header as row 1, as a spreadsheet shows them.
+    See :func:`exemplar.scale.job.jobs_from_csv` (the parser); kept for callers of the old helper.
     """
-    import csv
     from pathlib import Path
 
-    folder = Path(csv_path).parent
-    with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"target", "reference", "output"} - set(reader.fieldnames or [])
-        if missing:
-            raise click.ClickException(f"{csv_path}: missing column(s) {', '.join(sorted(missing))}; "
-                                       "the header must be target,reference,output")
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            refs = [folder / r.strip() for r in (row["reference"] or "").split(";") if r.strip()]
-            rows.append((number, folder / (row["target"] or "").strip(), refs, folder / (row["output"] or "").strip()))
-    return rows
+    from exemplar.scale.job import jobs_from_csv
+
+    with user_errors():
+        jobs = jobs_from_csv(csv_path)
+    return [(j.row, Path(j.target), [Path(r) for r in j.references], Path(j.output)) for j in jobs]
 
 
 @click.command()
-@click.argument("pairs_csv", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--out-dir", type=click.Path(file_okay=False),
+              help="For a FOLDER: write the colorized photos here, same sub-folders and file names.")
+@click.option("-r", "--reference", "references", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="For a FOLDER: colour reference(s) for every photo (repeatable); none: automatic (--method net).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (they are skipped otherwise).")
+@click.option("--engine", default="loop", show_default=True, type=click.Choice(["loop", "ray"]),
+              help="'loop': one photo after another in this process; 'ray': a pool of workers on Ray Data, "
+                   "here or on a Ray cluster (pip install \"exemplar[scale]\").")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="For --engine ray: number of workers, each loading the models once "
+                   "[default: the CPUs (this machine's or the cluster's) / --worker-cpus].")
+@click.option("--worker-cpus", type=click.IntRange(min=1), default=None,
+              help="For --engine ray: CPU threads per worker [default: this machine's cores split "
+                   "between the workers; 1 on a cluster].")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="For --engine ray: the Ray cluster to join ('auto' on a cluster node, ray://HEAD:10001) "
+                   "[default: $RAY_ADDRESS, else a local Ray started for this run].")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Write the failed rows to this CSV (row,file,reason) [default with --engine ray: "
+                   "NAME.report.csv beside NAME.csv, or OUT_DIR/batch_report.csv for a folder].")
 @colorizer_options
-def batch(pairs_csv, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
-    """Colorize every row of PAIRS_CSV (columns target,reference,output; an empty reference: automatic).
+def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, ray_address, report,
+          method, weights, follow_reference, size, strength, max_megapixels):
+    """Colorize every row of SOURCE: a CSV (columns target,reference,output; an empty reference:
+    automatic) or a FOLDER of photos at any depth (with --out-dir; references from -r, or automatic).
 
     Keeps going past bad rows, reports each failure with its row number, and exits with
     status 1 if any row failed. Rows whose output exists are skipped unless --overwrite.
     """
-    rows = read_pairs(pairs_csv)
-    colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
-    failures, skipped, done = [], 0, 0
-    with click.progressbar(rows, label="colorizing", file=click.get_text_stream("stderr")) as bar:
-        for number, target, refs, output in bar:
-            if output.exists() and not overwrite:
-                skipped += 1
-                continue
+    from pathlib import Path
+
+    from exemplar.scale.job import jobs_from_csv, jobs_from_folder
+    from exemplar.scale.report import Report
+    from exemplar.scale.runner import ColorizerSettings
+
+    folder = Path(source).is_dir()
+    if folder and not out_dir:
+        raise click.UsageError("a FOLDER needs --out-dir (where the colorized photos go)")
+    if not folder and (out_dir or references):
+        raise click.UsageError("--out-dir and --reference are for a FOLDER; a CSV names them in its rows")
+    if engine == "loop" and (workers or worker_cpus or ray_address):
+        raise click.UsageError("--workers, --worker-cpus and --ray-address are for --engine ray")
+    if folder and method == "match" and not references:
+        raise click.UsageError("--method match needs --reference for a FOLDER (automatic needs --method net)")
+    with user_errors():
+        jobs = jobs_from_folder(source, out_dir, references) if folder else jobs_from_csv(source)
+    if report is None and engine == "ray":
+        report = Path(out_dir) / "batch_report.csv" if folder else Path(source).with_suffix(".report.csv")
+
+    context = click.get_current_context()
+    settings = ColorizerSettings(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights,
+                                 follow_reference=follow_reference, vividness=context.meta.get("exemplar.vividness"),
+                                 strength=strength, overwrite=overwrite)
+    tally = Report()
+    with user_errors():
+        runner = _engine(engine, settings, workers, worker_cpus, ray_address)
+        with click.progressbar(length=len(jobs), label="colorizing", file=click.get_text_stream("stderr")) as bar:
+            def on_outcome(outcome):
+                tally.add(outcome)
+                for note in outcome.warnings:
+                    click.echo(f"warning: {note}", err=True)
+                bar.update(1)
+
             try:
-                run_job(colorizer, target, refs, output, overwrite=overwrite, strength=strength)
-                done += 1
-            except click.ClickException as error:
-                failures.append(f"row {number}: {error.message}")
-    click.echo(f"{done} colorized, {skipped} skipped (output exists), {len(failures)} failed")
-    for failure in failures:
-        click.echo(f"error: {failure}", err=True)
-    if failures:
+                runner.run(jobs, on_outcome)
+            finally:
+                runner.close()
+    click.echo(tally.summary())
+    for failure in sorted(tally.failures, key=lambda o: o.row):
+        click.echo(f"error: row {failure.row}: {failure.message}", err=True)
+    if report is not None:
+        tally.write(report)
+        click.echo(f"report: {report} ({len(tally.failures)} failed rows)", err=True)
+    if tally.failures:
         raise SystemExit(1)
+
+
+def _engine(name, settings, workers, worker_cpus, ray_address):
+    """Build the engine; the loop loads its models here (the Ray workers load theirs when they start)."""
+    if name == "ray":
+        from exemplar.scale.ray_engine import RayEngine
+
+        return RayEngine(settings, workers=workers, worker_cpus=worker_cpus, address=ray_address)
+    from exemplar.scale.loop_engine import LoopEngine
+
+    return LoopEngine(settings)

@@ -1,0 +1,89 @@
+"""``JobRunner``: one worker's colorizer, loaded once, and the per-row rules every engine shares.
+
+Every engine (the in-process loop, each Ray actor) holds exactly one runner, so the rules live in
+one place: a finished output is skipped, an output is checked before any work and written
+atomically after it, and every failure becomes an :class:`Outcome` naming the file and the reason
+rather than an exception, so a worker keeps going past bad scans and the driver sees every row.
+"""
+
+import os
+import warnings
+from dataclasses import dataclass
+
+from exemplar.scale.report import Outcome
+
+
+@dataclass(frozen=True)
+class ColorizerSettings:
+    """What builds the colorizer and shapes each job: the ``exemplar batch`` options, picklable.
+
+    Workers receive this instead of a Colorizer: models are built where they run, never pickled.
+    """
+
+    method: str = "net"
+    size: int = 256
+    max_pixels: int = 200_000_000
+    weights: str | None = None
+    follow_reference: bool = False
+    vividness: float | None = None
+    strength: float = 1.0
+    overwrite: bool = False
+
+
+class JobRunner:
+    """Build the colorizer once (``settings``), then :meth:`run` jobs one at a time.
+
+    threads: CPU threads this worker's TensorFlow and OpenCV may use (None: their defaults, all
+    cores, as the plain loop always ran). Several workers on one machine must split the cores, or
+    they oversubscribe them and each runs slower than alone.
+    """
+
+    def __init__(self, settings, threads=None):
+        from exemplar.quiet_tensorflow import import_tensorflow_quietly
+
+        self.settings = settings
+        if threads is not None:
+            # OpenBLAS/OpenMP read these when they start: before TensorFlow and numpy's first call.
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[name] = str(threads)
+        import_tensorflow_quietly()
+        if threads is not None:
+            import cv2
+            import tensorflow as tf
+
+            try:  # only possible before TensorFlow's first op; a runner in a used process keeps them
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:
+                pass
+            cv2.setNumThreads(threads)
+        from exemplar.colorizer import Colorizer
+
+        self.colorizer = Colorizer(method=settings.method, size=settings.size, max_pixels=settings.max_pixels,
+                                   weights=settings.weights, follow_reference=settings.follow_reference,
+                                   vividness=settings.vividness)
+
+    def run(self, job):
+        """Colorize ``job`` into its output -> Outcome; never raises for a bad row."""
+        from exemplar.colorizer import ExemplarWarning
+        from exemplar.errors import ExemplarError, ImageError
+        from exemplar.image_io import check_output_path, write_image
+
+        overwrite = self.settings.overwrite
+        if os.path.exists(job.output) and not overwrite:
+            return Outcome(job.row, "skipped", job.output)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ExemplarWarning)
+                check_output_path(job.output, overwrite)
+                result = self.colorizer.run(job.target, list(job.references), strength=self.settings.strength)
+            write_image(job.output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
+        except ImageError as error:  # names the file it is about: target, reference or output
+            return Outcome(job.row, "failed", error.path, error.problem, str(error))
+        except ExemplarError as error:  # a bad option for this row (e.g. match without a reference)
+            return Outcome(job.row, "failed", job.target, str(error), str(error))
+        except Exception as error:  # noqa: BLE001 - a bug or a resource error must not stop the archive
+            reason = f"unexpected {type(error).__name__}: {error}"
+            return Outcome(job.row, "failed", job.target, reason, f"{job.target}: {reason}")
+        notes = tuple(str(w.message) for w in caught if issubclass(w.category, ExemplarWarning))
+        return Outcome(job.row, "done", job.output, warnings=notes)
