@@ -143,6 +143,21 @@ def test_follow_reference_copies_a_one_colour_reference(model_dir, random_encode
                                NetColorizer(model_dir, encoder=random_encoder).predict_ab_auto(_target_l()), atol=1e-4)
 
 
+def test_default_follows_a_reference_that_is_the_scene_itself(net):
+    """A confident match (the target's own colours) is copied whatever the learned gate says, and
+    at 1/4 of the working size: two colours split inside every 1/8 cell both survive."""
+    y, x = np.mgrid[0:64, 0:96]
+    stripes = (x // 4) % 2 == 0  # 4-pixel stripes, lighter and darker: finer than a 1/8 cell (8 px)
+    l = (_target_l(64, 96) * 0.5 + np.where(stripes, 45.0, 20.0)).astype(np.float32)
+    ab = np.where(stripes[..., None], [40.0, 10.0], [-20.0, 30.0]).astype(np.float32)
+    out = net.predict_ab(l, [np.dstack([l, ab])])
+    assert out.shape == (64, 96, 2)
+    inner = (slice(8, -8), slice(8, -8))  # away from the borders
+    assert np.abs(out - ab)[inner].mean() < 6.0  # measured: 20 with the 1/8 warp, 14 with the learned gate alone
+    contrast = out[inner][stripes[inner]].mean(0) - out[inner][~stripes[inner]].mean(0)
+    np.testing.assert_allclose(contrast, [60.0, -20.0], atol=10.0)
+
+
 def test_vividness_raises_chroma_and_is_range_checked(model_dir, random_encoder):
     l = _target_l()
     chroma = [_chroma(NetColorizer(model_dir, vividness=v, encoder=random_encoder).predict_ab_auto(l))

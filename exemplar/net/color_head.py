@@ -202,7 +202,7 @@ def mix(outputs, follow=None):
     return gate * keras.ops.cast(outputs["reference_probs"], "float32") + (1.0 - gate) * prior
 
 
-def decode_ab(outputs, bins, temperature, follow=None):
+def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None):
     """Head outputs -> (B, h, w, 2) ab in Lab units: the colour a user sees.
 
     gate * (mean of the warped reference distribution) + (1 - gate) * annealed mean of the prior:
@@ -211,9 +211,15 @@ def decode_ab(outputs, bins, temperature, follow=None):
       the reference's colours to the 10-unit bin grid;
     - the network's own part by the annealed mean at ``temperature`` (vividness = 1 - T).
     follow: as for :func:`mix`.
+    reference_ab: (B, h, w, 2) Lab units to use as the reference's part instead (inference:
+      exemplar.net.fine_warp's finer warp); min_gate: (B, h, w, 1) floor on the gate (inference:
+      follow confident matches).
     """
     gate = _gate(outputs, follow)
+    if min_gate is not None:
+        gate = keras.ops.maximum(gate, min_gate)
     prior = keras.ops.softmax(keras.ops.cast(outputs["prior_logits"], "float32"), axis=-1)
-    centres = keras.ops.convert_to_tensor(bins.centres)
-    reference_ab = keras.ops.matmul(keras.ops.cast(outputs["reference_probs"], "float32"), centres)
+    if reference_ab is None:
+        centres = keras.ops.convert_to_tensor(bins.centres)
+        reference_ab = keras.ops.matmul(keras.ops.cast(outputs["reference_probs"], "float32"), centres)
     return gate * reference_ab + (1.0 - gate) * bins.annealed_mean(prior, temperature)
