@@ -127,12 +127,25 @@ def shard(src, out_dir, shards, size, classes, limit, seed, grey_threshold, qual
 @click.option(
     "--grey-threshold", default=4.0, show_default=True, help="Skip photos whose mean Lab chroma is below this."
 )
-def places365(data_dir, manual_dir, out_dir, split, classes, limit, seed, shards, size, grey_threshold):
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check the archives in --manual-dir (present, official sizes, layout; takes seconds) and stop.",
+)
+def places365(data_dir, manual_dir, out_dir, split, classes, limit, seed, shards, size, grey_threshold, check):
     """Prepare and/or export a subset of Places365 (tensorflow-datasets places365_small)."""
 
     def work():
         from data_prep import sources, tfrecords
 
+        if check:
+            from data_prep.places365_archives import check_archives
+
+            if manual_dir is None:
+                raise ExemplarError("--check needs --manual-dir (the folder with the four archives)")
+            for name, found in check_archives(manual_dir).items():
+                click.echo(f"ok  {name}  {found:,} bytes")
+            return
         if manual_dir is not None:
             click.echo(f"preparing places365_small in {data_dir} from {manual_dir} (reads ~31 GB once)")
             sources.prepare_places365(data_dir, manual_dir)

@@ -20,17 +20,13 @@ from pathlib import Path
 import tensorflow as tf
 
 from data_prep import ops
+from data_prep.places365_archives import LAYOUT as PLACES365_LAYOUT
 from exemplar.errors import ExemplarError
 
 # What tf.io.decode_image reads (first frame of a GIF).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The official Places365-Standard 256x256 archives, as tensorflow-datasets names them.
-PLACES365_FILES = (
-    "train_256_places365standard.tar",
-    "val_256.tar",
-    "test_256.tar",
-    "filelist_places365-standard.tar",
-)
+PLACES365_FILES = tuple(PLACES365_LAYOUT)
 
 
 class Records(typing.NamedTuple):
@@ -163,15 +159,20 @@ def records_dataset(records):
 def prepare_places365(data_dir, manual_dir):
     """Build the TFDS ``places365_small`` files in ``data_dir`` from the official archives in ``manual_dir``.
 
-    Never downloads: missing archives raise. Reads ~31 GB once (checksums, then the images).
+    Never downloads; does nothing if ``data_dir`` already holds it. The archives are checked first (``places365_archives.check_archives``: present,
+    official sizes, expected layout), so a wrong file fails in seconds, not after hashing 31 GB.
+    Then reads ~31 GB once (checksums, then the images), in one process: places365_small is not a
+    Beam dataset (see ``data_prep/places365_archives.py``).
     """
     import tensorflow_datasets as tfds
 
+    from data_prep.places365_archives import check_archives
+
     manual_dir = Path(manual_dir)
-    missing = [name for name in PLACES365_FILES if not (manual_dir / name).is_file()]
-    if missing:
-        raise ExemplarError(f"{manual_dir}: missing Places365 archive(s) {', '.join(missing)}; see data_prep/README.md")
     builder = tfds.builder("places365_small", data_dir=str(data_dir))
+    if builder.is_prepared():  # TFDS would do nothing: no need for the archives at all
+        return builder
+    check_archives(manual_dir)
     config = tfds.download.DownloadConfig(manual_dir=str(manual_dir))
     try:
         builder.download_and_prepare(download_config=config)

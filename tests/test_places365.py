@@ -164,3 +164,48 @@ def test_cli_exports_a_subset_to_shards(prepared, tmp_path):
     examples = list(tfrecords.read_shards(out).as_numpy_iterator())
     assert sorted(int(e["label"]) for e in examples) == [0, 0, 1, 1]
     assert all(tf.io.decode_jpeg(e["image_bytes"]).shape == (64, 64, 3) for e in examples)
+
+
+def test_archive_check_names_wrong_files_before_the_long_pass(tmp_path, all_names):
+    """Missing, truncated and wrong-variant archives fail in the check, each named, before any hashing."""
+    import inspect
+    import shutil
+
+    from data_prep.places365_archives import check_archives, expected_sizes
+
+    official = expected_sizes()  # TFDS's record of the real archives: 31.4 GB in all
+    assert official["train_256_places365standard.tar"] == 26_103_685_120 and len(official) == 4
+    # Why preparation is not handed to a Beam runner: the builder's examples come from a Python
+    # generator over each tar stream, which TFDS always builds in-process.
+    assert inspect.isgeneratorfunction(tfds.builder_cls("places365_small")._generate_examples)
+
+    manual = tmp_path / "manual"
+    make_archives(manual, {name: all_names.index(name) for name in TRAIN})
+    sizes = {name: (manual / name).stat().st_size for name in sources.PLACES365_FILES}
+    assert check_archives(manual, sizes) == sizes
+    with pytest.raises(ExemplarError, match="train_256_places365standard.tar is .* bytes, the official archive 26,103,685,120"):
+        check_archives(manual)  # the fake archives are not the official ones
+
+    broken = tmp_path / "broken"
+    shutil.copytree(manual, broken)
+    train = broken / "train_256_places365standard.tar"
+    train.write_bytes(train.read_bytes()[: sizes[train.name] // 2])  # an interrupted download
+    write_tar(broken / "val_256.tar", {"val_large/Places365_val_00000001.jpg": b"x" * 10})  # the large variant
+    write_tar(broken / "filelist_places365-standard.tar", {"places365_val.txt": b""})
+    with pytest.raises(ExemplarError) as error:
+        check_archives(broken, {**sizes, "val_256.tar": (broken / "val_256.tar").stat().st_size,
+                                "filelist_places365-standard.tar": (broken / "filelist_places365-standard.tar").stat().st_size})
+    message = str(error.value)
+    assert "an interrupted download" in message and "val_256.tar starts with val_large/" in message
+    assert "lacks places365_train_standard.txt, places365_test.txt" in message
+
+    result = CliRunner().invoke(cli, ["places365", "--data-dir", str(tmp_path / "tfds"), "--manual-dir", str(manual),
+                                      "--check"])
+    assert result.exit_code == 1 and "the official archive" in result.output  # fake sizes are refused
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("data_prep.places365_archives.expected_sizes", lambda: sizes)
+        result = CliRunner().invoke(cli, ["places365", "--data-dir", str(tmp_path / "tfds"),
+                                          "--manual-dir", str(manual), "--check"])
+    assert result.exit_code == 0, result.output
+    assert f"ok  train_256_places365standard.tar  {sizes['train_256_places365standard.tar']:,} bytes" in result.output
+    assert not (tmp_path / "tfds").exists()  # a check prepares nothing
