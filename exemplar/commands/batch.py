@@ -56,10 +56,11 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
     Keeps going past bad rows, reports each failure with its row number, and exits with
     status 1 if any row failed. Rows whose output exists are skipped unless --overwrite.
     """
+    import os
     from pathlib import Path
 
     from exemplar.scale.job import jobs_from_csv, jobs_from_folder
-    from exemplar.scale.report import Report
+    from exemplar.scale.report import Outcome, Report
     from exemplar.scale.runner import ColorizerSettings
 
     folder = Path(source).is_dir()
@@ -81,8 +82,13 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
                                  follow_reference=follow_reference, vividness=context.meta.get("exemplar.vividness"),
                                  strength=strength, overwrite=overwrite)
     tally = Report()
+    if not overwrite:  # finished rows never reach an engine: a rerun after a crash starts no worker for them
+        for job in jobs:
+            if os.path.exists(job.output):
+                tally.add(Outcome(job.row, "skipped", job.output))
+        jobs = [job for job in jobs if job.row not in tally.seen]
     with user_errors():
-        runner = _engine(engine, settings, workers, worker_cpus, ray_address)
+        runner = _engine(engine, settings, workers, worker_cpus, ray_address) if jobs else None
         with click.progressbar(length=len(jobs), label="colorizing", file=click.get_text_stream("stderr")) as bar:
             def on_outcome(outcome):
                 tally.add(outcome)
@@ -91,9 +97,11 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
                 bar.update(1)
 
             try:
-                runner.run(jobs, on_outcome)
+                if runner is not None:
+                    runner.run(jobs, on_outcome)
             finally:
-                runner.close()
+                if runner is not None:
+                    runner.close()
     click.echo(tally.summary())
     for failure in sorted(tally.failures, key=lambda o: o.row):
         click.echo(f"error: row {failure.row}: {failure.message}", err=True)

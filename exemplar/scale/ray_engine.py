@@ -9,8 +9,8 @@ versions the project does not otherwise run. See setup.cfg's ``scale`` extra.
 The pipeline is ``from_items(jobs) -> map(worker, ActorPoolStrategy(size=workers))``:
 - each actor builds one :class:`~exemplar.scale.runner.JobRunner` in its constructor, so the
   models load once per worker (Ray's stateful-transform pattern for batch inference);
-- actors pull small blocks of rows one at a time, so fast and slow photos balance out across
-  workers instead of being split up front;
+- actors pull small blocks of rows (at most 2 queued each: one running, one ready), so fast and
+  slow photos balance out across workers instead of being split up front;
 - workers write the outputs themselves (atomic, skipping finished ones) and send back only a small
   outcome record per row; the driver never holds an image;
 - a block lost with a dead worker does not abort the run (``max_errored_blocks = -1``): its rows
@@ -134,7 +134,7 @@ def _map(ray, dataset, settings, workers, worker_cpus):
     run still works, with Ray's default retries.
     """
     options = {"fn_constructor_kwargs": {"settings": settings, "threads": worker_cpus}, "num_cpus": worker_cpus,
-               "compute": ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1)}
+               "compute": ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=2)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # RayDeprecationWarning subclasses it
         try:
