@@ -77,6 +77,16 @@ class ColorizationGAN(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)  # slots now: BackupAndRestore finds them on restart
         d_optimizer.build(self.discriminator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's symbolic build when there is nothing left to build (always, for this model:
+        __init__ builds it and compile builds both optimizers). Under a strategy Keras (3.15) first
+        takes a batch and reduces it across replicas to learn its shapes, which
+        MultiWorkerMirroredStrategy cannot do for a dict of tensors (keras-team/keras#20329): fit()
+        failed on every worker of a cluster."""
+        if all(layer.built for layer in self._flatten_layers()) and self.optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     # ---------------------------------------------------------------- inputs
 
     def features(self, batch):
@@ -188,7 +198,12 @@ class ColorizationGAN(keras.Model):
         values = dict(values, d=d_loss)
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        results = {tracker.name: tracker.result() for tracker in self.trackers}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras (3.15) averages the logs over the workers with strategy.reduce("MEAN", axis=0),
+            # which fails on scalars: give it shape (1,) and it returns the scalar mean.
+            results = {name: tf.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
 
 def _top_bins(hist, size, low=3, high=8):
@@ -201,6 +216,12 @@ def _top_bins(hist, size, low=3, high=8):
     threshold = tf.gather(ranked, k - 1, batch_dims=1)[:, None]  # (B, 1): the k-th largest value
     kept = tf.where(hist >= threshold, hist, 0.0)
     return kept / (tf.reduce_sum(kept, -1, keepdims=True) + 1e-8)
+
+
+def _multi_worker(strategy):
+    """True for a MultiWorkerMirroredStrategy with more than one worker (Keras's own test, which
+    decides how fit() reduces the logs)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
 def _get(weights, key):

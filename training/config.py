@@ -10,6 +10,7 @@ against the field's declared type, e.g. ``optim.lr=1e-4``, ``train.mixed_precisi
 
 import dataclasses
 import json
+import os
 import types
 import typing
 
@@ -196,9 +197,13 @@ def from_dict(values):
 
 
 def save(config, path):
-    with open(path, "w", encoding="utf-8") as file:
+    """Write config.json atomically (a temporary file renamed): the other workers of a cluster may be
+    reading it at that moment, when they resume (a half-written file failed to parse)."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w", encoding="utf-8") as file:
         json.dump(to_dict(config), file, indent=2, sort_keys=True)
         file.write("\n")
+    os.replace(temporary, path)
 
 
 def load(path):

@@ -5,10 +5,15 @@ Calling train() again on the same run_dir restores weights, optimizer state and 
 first finishes the interrupted epoch with a short fit() (its remaining steps only), then runs the
 remaining epochs. The backup is deleted only when all epochs are done. The command line re-reads
 run_dir/config.json in that case (see resume_config) so the same model is rebuilt.
+
+Several machines (TF_CONFIG, MultiWorkerMirroredStrategy): only the chief writes run_dir; the other
+workers write their checkpoints and backup to a temporary folder of their own, and every worker
+resumes from the chief's run_dir/backup, so run_dir must be one folder that all workers share.
 """
 
 import os
 import shutil
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -258,9 +263,29 @@ def _train(config, run_dir, extra_callbacks, verbose):
         raise ExemplarError(
             f"train.batch_size={config.train.batch_size} must be a multiple of the {replicas} replicas"
         )
-    out_dir = run_dir if _is_chief(strategy) else os.path.join(run_dir, "workers", _worker_name(strategy))
+    if _is_chief(strategy):
+        return _train_worker(strategy, config, run_dir, run_dir, extra_callbacks, verbose)
+    # Only the chief writes the run folder. The other workers of a multi-worker cluster run the same
+    # callbacks (so that every worker does the same work between steps) but write their checkpoints,
+    # backup, samples and logs to a private temporary folder, deleted when they stop (TF's
+    # multi-worker guide); on a restart they resume from the chief's backup.
+    scratch = tempfile.mkdtemp(prefix=f"exemplar_{_worker_name(strategy)}_")
+    try:
+        return _train_worker(strategy, config, run_dir, scratch, extra_callbacks, verbose)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train_worker(strategy, config, run_dir, out_dir, extra_callbacks, verbose):
+    """train() on one worker: out_dir is run_dir on the chief, a temporary folder on the others."""
     backup_dir = os.path.join(out_dir, "backup")
-    point = ResumableBackup.resume_point(backup_dir)
+    # Every worker resumes from the chief's backup (run_dir must be a folder all workers share).
+    point = ResumableBackup.resume_point(os.path.join(run_dir, "backup"))
+    _check_same_resume_point(strategy, point)
+    if point is not None and out_dir != run_dir:
+        os.makedirs(backup_dir)  # restored from there by this worker's ResumableBackup
+        for name in ("latest.weights.h5", "training_metadata.json"):
+            shutil.copyfile(os.path.join(run_dir, "backup", name), os.path.join(backup_dir, name))
     steps = config.train.steps_per_epoch
     done_steps = 0 if point is None else point[0] * steps + point[1]
     config_path = os.path.join(run_dir, "config.json")
@@ -273,7 +298,7 @@ def _train(config, run_dir, extra_callbacks, verbose):
     if init_weights and not os.path.isfile(init_weights):
         # Before the data scan and model build (minutes on a large folder), not after them.
         raise ExemplarError(f"{init_weights}: train.init_weights names no file (give a generator .weights.h5)")
-    if _is_chief(strategy):
+    if out_dir == run_dir:  # the chief
         config_lib.save(config, config_path)
 
     # A different data seed after a resume: the restarted iterator does not replay the same batches.
@@ -348,6 +373,25 @@ def _is_chief(strategy):
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "chief" or (not has_chief and resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def _check_same_resume_point(strategy, point):
+    """Raise on every worker of a cluster unless all of them found the same backup. Workers that
+    resumed from different points would train from different weights (weights loaded after the
+    variables were made are not broadcast again) for different step counts: a silently wrong run,
+    or one that ends waiting in a collective."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return
+    mine = tf.constant([[-1.0, -1.0] if point is None else [float(point[0]), float(point[1])]])
+    values = strategy.experimental_distribute_values_from_function(lambda context: mine)
+    points = {(int(epoch), int(step)) for epoch, step in strategy.gather(values, axis=0).numpy().tolist()}
+    if len(points) > 1:
+        found = ["none" if epoch < 0 else f"epoch {epoch + 1} step {step}" for epoch, step in sorted(points)]
+        raise ExemplarError(
+            f"the workers found different backups to resume from ({', '.join(found)}): every worker "
+            "resumes from the chief's RUN_DIR/backup, so give all of them the same --run-dir, on a shared file system"
+        )
 
 
 def _worker_name(strategy):
