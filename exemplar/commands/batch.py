@@ -42,8 +42,8 @@ def read_pairs(csv_path):
               help="For --engine ray: CPU threads per worker [default: this machine's cores split "
                    "between the workers; 1 on a cluster].")
 @click.option("--ray-address", default=None, metavar="ADDRESS",
-              help="For --engine ray: the Ray cluster to join ('auto' on a cluster node, ray://HEAD:10001) "
-                   "[default: $RAY_ADDRESS, else a local Ray started for this run].")
+              help="For --engine ray: the Ray cluster to join ('auto' on one of its nodes) "
+                   "[default: $RAY_ADDRESS (set by `ray job submit`), else a local Ray started for this run].")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write the failed rows to this CSV (row,file,reason) [default with --engine ray: "
                    "NAME.report.csv beside NAME.csv, or OUT_DIR/batch_report.csv for a folder].")
@@ -78,6 +78,7 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
         report = Path(out_dir) / "batch_report.csv" if folder else Path(source).with_suffix(".report.csv")
 
     context = click.get_current_context()
+    weights = os.path.abspath(weights) if weights else None  # Ray workers may run in another folder
     settings = ColorizerSettings(method=method, size=size, max_pixels=int(max_megapixels * 1e6), weights=weights,
                                  follow_reference=follow_reference, vividness=context.meta.get("exemplar.vividness"),
                                  strength=strength, overwrite=overwrite)

@@ -48,8 +48,9 @@ class _ColorizeRows:
 class RayEngine:
     """Run jobs on ``workers`` Ray actors of ``worker_cpus`` CPUs each.
 
-    address: a Ray cluster to join (``auto``, ``ray://host:10001``, ...); None: ``RAY_ADDRESS`` from
-    the environment, else a Ray started on this machine for this run and stopped after it.
+    address: a Ray cluster to join (``auto`` on one of its nodes; ``ray job submit`` sets
+    ``RAY_ADDRESS``); None: ``RAY_ADDRESS`` from the environment, else a Ray started on this
+    machine for this run and stopped after it.
     workers: None: all the CPUs (this machine's, or the cluster's) divided by ``worker_cpus``.
     worker_cpus: CPU threads per worker (TensorFlow's and OpenCV's pools); None: this machine's cores
     split between the workers when local, 1 on a cluster.
@@ -97,7 +98,9 @@ class RayEngine:
                 raise ExemplarError(f"the Ray run stopped: {_last_line(error)}") from error
             for job in jobs:
                 if job.row not in seen:
-                    done = os.path.exists(job.output)  # outputs are atomic: one that exists is complete
+                    # Outputs are atomic: one that exists is complete (and, without --overwrite, was
+                    # not there before: finished rows never reach the engine).
+                    done = os.path.exists(job.output) and not self.settings.overwrite
                     on_outcome(Outcome(job.row, "done", job.output) if done
                                else Outcome(job.row, "failed", job.target, LOST, f"{job.target}: {LOST}"))
         finally:
@@ -111,8 +114,8 @@ class RayEngine:
         options = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
             options["address"] = self.address
-        else:
-            options["num_cpus"] = self.workers * self.worker_cpus
+        else:  # "local": a new Ray of our own, never a cluster that `ray start` left on this machine
+            options.update(address="local", num_cpus=self.workers * self.worker_cpus)
         try:
             ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as error:
