@@ -214,6 +214,14 @@ def test_masks_pixel_and_class_losses(tiny_gan):
     batch["label"][0] = 1
     values, _ = tiny_gan._compute_losses(tiny_gan.features(batch), inputs, outputs, reference_mask, hist_mask, False)
     assert float(values["l1"]) > 0.0 and float(values["cls"]) > 0.0
+    # The regression ablation (loss.l1_all) counts every example, self pair or not.
+    batch["pair_kind"][:] = 1
+    tiny_gan.l1_all = True
+    try:
+        values, _ = tiny_gan._compute_losses(tiny_gan.features(batch), inputs, outputs, reference_mask, hist_mask, False)
+    finally:
+        tiny_gan.l1_all = False
+    assert float(values["l1"]) > 0.0
 
 
 def _feature_batch(encoder, batch):

@@ -9,7 +9,8 @@ encoded here by the frozen encoder: same numbers, slower):
   probs                 color_head.mix: gate * reference + (1 - gate) * softmax(prior)  (B, h, w, Q)
   ab                    annealed mean of probs at ``train_temperature``, /110         (B, h, w, 2)
   generator loss        ce * class-rebalanced cross-entropy(probs, soft-encoded truth)
-                        + l1 * smooth-L1(ab, truth) on self pairs in reference mode
+                        + l1 * smooth-L1(ab, truth) on self pairs in reference mode (every
+                          example with l1_all: the regression ablation)
                         + hist * chi2(hist(ab), conditioning histogram) where one is given
                         + adv * hinge G + cls * class cross-entropy + tv * total variation(ab)
   discriminator loss    hinge D on [L, ab] at 1/4 (truth vs output)
@@ -42,10 +43,11 @@ class ColorizationGAN(keras.Model):
     class_weights: (Q,) rebalancing weights (AbBins.rebalancing_weights of the training colours).
     encoder: the frozen EfficientNetLite0, needed only for batches of images (no cache).
     palette_share / auto_share: shares of examples trained as palette / automatic colorization.
+    l1_all: smooth-L1 on every example (the regression ablation), not only self pairs.
     """
 
     def __init__(self, head, discriminator, class_weights, encoder=None, hist_bins=21, palette_share=0.2,
-                 auto_share=0.15, train_temperature=DEFAULT_TEMPERATURE, **kwargs):
+                 auto_share=0.15, train_temperature=DEFAULT_TEMPERATURE, l1_all=False, **kwargs):
         super().__init__(**kwargs)
         self.generator = head  # the name the checkpoint callbacks save: what inference loads
         self.discriminator = discriminator
@@ -54,6 +56,7 @@ class ColorizationGAN(keras.Model):
         self.palette_share = palette_share
         self.auto_share = auto_share
         self.train_temperature = train_temperature
+        self.l1_all = l1_all
         self.bins = AbBins()
         self.class_weights = tf.constant(class_weights, tf.float32)  # (Q,), a constant of the run
         self.histogram = SoftAbHistogram(bins=hist_bins, dtype="float32", name="histogram")
@@ -169,7 +172,7 @@ class ColorizationGAN(keras.Model):
         ab = self.bins.annealed_mean(probs, self.train_temperature) / AB_SCALE  # (B, h, w, 2) ab/110
         truth_ab = truth[..., 1:]
         self_pair = tf.cast(tf.equal(tf.cast(batch["pair_kind"], "int32"), 0), "float32") * reference_mask  # (B,)
-        mask = self_pair[:, None, None, None]
+        mask = tf.ones_like(self_pair)[:, None, None, None] if self.l1_all else self_pair[:, None, None, None]
         values["l1"] = losses.smooth_l1(truth_ab * mask, ab * mask)
         chi2 = losses.chi2_rows(self.histogram(ab), inputs["reference_hist"])  # (B,)
         values["hist"] = tf.reduce_mean(chi2 * hist_mask)

@@ -68,6 +68,9 @@ class LossConfig:
     palette_share: float = 0.2  # share of examples trained as palette colorization (histogram only)
     auto_share: float = 0.15  # share trained as automatic colorization (no reference, no histogram)
     train_temperature: float = 0.38  # annealed-mean temperature of the ab that l1/hist/tv/adv see
+    # Ablation (issue 10): smooth-L1 on every example, not only self pairs. With ce=0 and
+    # train_temperature=1 the head is a plain regression of ab (the mean of its distribution).
+    l1_all: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

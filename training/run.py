@@ -84,7 +84,7 @@ def build_model(config, num_classes=0, class_weights=None):
     loss = config.loss
     return ColorizationGAN(head, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
                               palette_share=loss.palette_share, auto_share=loss.auto_share,
-                              train_temperature=loss.train_temperature)
+                              train_temperature=loss.train_temperature, l1_all=loss.l1_all)
 
 
 def compile_model(model, config):
