@@ -16,7 +16,8 @@ every good row written, and every corrupt row in the report (row, file, reason):
 
     nice -n 19 python benchmarks/batch_scale.py [--photos 200] [--corrupt 0.05] [--workers 1,2]
 
-Other jobs on the machine slow every figure: the load average is printed before each run.
+Other jobs on the machine slow every figure: the load average is printed before each engine's
+runs, with the cores other jobs kept busy just before them (when nothing of this benchmark ran).
 """
 
 import argparse
@@ -108,6 +109,22 @@ def load():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def busy_cores(seconds=3.0):
+    """Cores kept busy by everything on the machine over ``seconds`` (from /proc/stat).
+
+    Sampled between runs, when nothing of this benchmark runs, so it measures the other jobs: the
+    load average mixes them with this benchmark's own last minute.
+    """
+    def sample():
+        values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    (busy0, total0), _ = sample(), time.sleep(seconds)
+    busy1, total1 = sample()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=pathlib.Path, default=REPO_ROOT.parent / "shared" / "data")
@@ -134,8 +151,9 @@ def main():
             csv_path = write_csv(folder, lines, out)
             report = folder / f"{out}.report.csv"
             first_good = next(line for line in lines if not line[0].startswith("broken_"))
+            others = busy_cores()
             one_row, one_code, _ = run(write_csv(folder, [first_good], out + "_one"), args, extra)
-            before = load()
+            before = f"{load()}; other jobs {others:.1f} cores"
             seconds, code, summary = run(csv_path, args, extra + ["--report", str(report)])
             rerun, rerun_code, rerun_summary = run(csv_path, args, extra + ["--report", str(report)])
             listed = {int(r["row"]): r for r in csv.DictReader(open(report, encoding="utf-8"))}
@@ -157,7 +175,7 @@ def main():
                   f"steady {steady:5.2f} photos/s  rerun {rerun:5.1f} s  load {before}  | {summary}", flush=True)
 
         print(f"\n| engine | wall s ({good} photos) | photos/s | one-photo run s | steady photos/s | steady vs loop "
-              "| rerun s (all skipped) | load before |")
+              "| rerun s (corrupt rows only) | load before; cores busy with other jobs |")
         print("|---|---:|---:|---:|---:|---:|---:|---|")
         for name, seconds, one_row, steady, rerun, before, _, _ in results:
             print(f"| {name} | {seconds:.1f} | {good / seconds:.2f} | {one_row:.1f} | {steady:.2f} | "
