@@ -155,6 +155,18 @@ def test_ray_engine_on_a_folder_tree(archive, ray_session, tmp_path):
     assert len(listed) == 1 and listed[0][1].endswith("broken.jpg") and "truncated" in listed[0][2]
 
 
+@needs_ray
+def test_rows_of_a_run_that_cannot_start_still_reach_the_report(archive, ray_session, tmp_path):
+    folder, rows, _ = archive
+    csv = _csv(archive, "nostart")
+    args = ["batch", str(csv), "--engine", "ray", "--workers", "1", "--weights", str(tmp_path / "no_model")]
+    result = CliRunner().invoke(main, args)  # every worker fails to load its model
+    assert result.exit_code == 1 and "model file not found" in result.output
+    listed = read_report(folder / "nostart.report.csv")
+    assert [row for row, _, _ in listed] == list(range(2, 2 + len(rows)))
+    assert all(reason.startswith("not run:") and "model file not found" in reason for _, _, reason in listed)
+
+
 def test_loop_on_a_folder_tree_with_a_report(archive, tmp_path):
     folder, _, _ = archive
     tree = tmp_path / "scans"

@@ -10,6 +10,8 @@ import click
 
 from exemplar.commands.options import colorizer_options, user_errors
 
+MAX_LISTED = 50  # failed rows printed on the terminal when a report file lists them all
+
 
 def read_pairs(csv_path):
     """Rows of a ``target,reference,output`` CSV as (row number, target, [references], output) Paths.
@@ -59,6 +61,7 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
     import os
     from pathlib import Path
 
+    from exemplar.errors import ExemplarError
     from exemplar.scale.job import jobs_from_csv, jobs_from_folder
     from exemplar.scale.report import Outcome, Report
     from exemplar.scale.runner import ColorizerSettings
@@ -90,25 +93,35 @@ def batch(source, out_dir, references, overwrite, engine, workers, worker_cpus, 
         jobs = [job for job in jobs if job.row not in tally.seen]
     with user_errors():
         runner = _engine(engine, settings, workers, worker_cpus, ray_address) if jobs else None
-        with click.progressbar(length=len(jobs), label="colorizing", file=click.get_text_stream("stderr")) as bar:
-            def on_outcome(outcome):
-                tally.add(outcome)
-                for note in outcome.warnings:
-                    click.echo(f"warning: {note}", err=True)
-                bar.update(1)
+    stopped = None
+    with click.progressbar(length=len(jobs), label="colorizing", file=click.get_text_stream("stderr")) as bar:
+        def on_outcome(outcome):
+            tally.add(outcome)
+            for note in outcome.warnings:
+                click.echo(f"warning: {note}", err=True)
+            bar.update(1)
 
-            try:
-                if runner is not None:
-                    runner.run(jobs, on_outcome)
-            finally:
-                if runner is not None:
-                    runner.close()
+        try:
+            if runner is not None:
+                runner.run(jobs, on_outcome)
+        except ExemplarError as error:  # the engine itself stopped (no worker could start, cluster lost)
+            stopped = error
+            tally.add_lost(jobs, f"not run: {error}")  # rows never reported still go to the report
+        finally:
+            if runner is not None:
+                runner.close()
     click.echo(tally.summary())
-    for failure in sorted(tally.failures, key=lambda o: o.row):
+    failures = sorted(tally.failures, key=lambda o: o.row)
+    shown = failures if report is None else failures[:MAX_LISTED]  # an archive's failures go to the report
+    for failure in shown:
         click.echo(f"error: row {failure.row}: {failure.message}", err=True)
+    if len(shown) < len(failures):
+        click.echo(f"error: ... and {len(failures) - len(shown)} more rows, all in the report", err=True)
     if report is not None:
         tally.write(report)
         click.echo(f"report: {report} ({len(tally.failures)} failed rows)", err=True)
+    if stopped is not None:
+        raise click.ClickException(str(stopped))
     if tally.failures:
         raise SystemExit(1)
 
