@@ -32,6 +32,11 @@ from exemplar.match_colorizer import encoder_input, resize_to_stride
 STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
 DEFAULT_VIVIDNESS = 1.0 - DEFAULT_TEMPERATURE  # 0.62: Zhang et al.'s annealed-mean temperature 0.38
 FOLLOW_CONFIDENCE = (0.3, 0.5)  # best-match cosine: gate floor 0 below, 1 above (see module docstring)
+# Automatic mode: the prior's entropy (over log Q, in [0, 1]) at which colour starts to fade to grey,
+# and where it is gone. Uncertain regions are where the network paints blotches (red on a white car,
+# on a pheasant's grass); measured on the 99 val/bsds photos: 22.46 -> 23.15 dB (grey 22.66),
+# colourfulness 36.6 -> 27.9 (truth 36.0), ImageNet agreement 0.505 -> 0.525 (grey 0.616).
+UNSURE_ENTROPY = (0.6, 0.85)
 FINE_SIGMA = 0.05  # luminance tolerance of the 1/4 warp, L/50 units (2.5 L; 0.1 measured 0.1 dB lower)
 
 
@@ -91,7 +96,18 @@ class NetColorizer:
         low, high = FOLLOW_CONFIDENCE
         confidence = tf.image.resize(confidence, tf.shape(reference_ab)[1:3], method="bilinear")  # (1, h/4, w/4, 1)
         floor = tf.clip_by_value((confidence - low) / (high - low), 0.0, 1.0) * inputs["reference_mask"][:, None, None]
-        return decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor)[0]
+        return decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
+                         self._certainty(outputs, inputs))[0]
+
+    def _certainty(self, outputs, inputs):
+        """(1, h/4, w/4, 1): 1, or in automatic mode (no reference, no histogram) how sure the prior
+        is: 1 below UNSURE_ENTROPY[0] of normalised entropy, 0 above [1]."""
+        prior = tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1)
+        entropy = -tf.reduce_sum(prior * tf.math.log(prior + 1e-9), -1, keepdims=True) / np.log(self.bins.count)
+        low, high = UNSURE_ENTROPY
+        sure = tf.clip_by_value((high - entropy) / (high - low), 0.0, 1.0)
+        automatic = ((1.0 - inputs["reference_mask"]) * (1.0 - inputs["hist_mask"]))[:, None, None]  # (1, 1, 1, 1)
+        return 1.0 - automatic * (1.0 - sure)
 
     def _features(self, l, prefix, levels):
         out = self._encode(encoder_input(l))

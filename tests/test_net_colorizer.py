@@ -125,6 +125,27 @@ def test_three_modes_give_ab_at_the_working_size(net):
     assert net._decode.experimental_get_tracing_count() == 1
 
 
+def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_encoder, tmp_path):
+    """A flat prior (entropy 1) gives grey in automatic mode only; a peaked one keeps its colour."""
+    from exemplar.net_colorizer import UNSURE_ENTROPY
+
+    head, info = load_generator(model_dir)
+    layer = head.get_layer("prior_logits")
+    layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
+    layer.bias.assign(np.zeros(layer.bias.shape, np.float32))  # uniform over all bins: entropy 1
+    save_generator(head, tmp_path / "flat", info=info)
+    flat = NetColorizer(tmp_path / "flat", encoder=random_encoder)
+    l = _target_l()
+    assert np.abs(flat.predict_ab_auto(l)).max() < 0.5
+    assert _chroma(flat.predict_ab(l, [_reference_lab((30.0, -20.0))])) > 10.0  # a reference still colours
+    bias = np.full(layer.bias.shape, -10.0, np.float32)
+    bias[int(np.argmax(np.hypot(*flat.bins.centres.T)))] = 10.0  # nearly all mass on the most saturated bin
+    layer.bias.assign(bias)
+    save_generator(head, tmp_path / "peaked", info=info)
+    peaked = NetColorizer(tmp_path / "peaked", encoder=random_encoder)
+    assert UNSURE_ENTROPY[0] > 0.01 and _chroma(peaked.predict_ab_auto(l)) > 50.0
+
+
 def test_palette_mode_uses_the_palettes_colours(net):
     palette = parse_palette("#c0392b #2980b9")  # red and blue
     ab = net.predict_ab_palette(_target_l(), palette)

@@ -202,7 +202,7 @@ def mix(outputs, follow=None):
     return gate * keras.ops.cast(outputs["reference_probs"], "float32") + (1.0 - gate) * prior
 
 
-def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None):
+def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None, prior_scale=None):
     """Head outputs -> (B, h, w, 2) ab in Lab units: the colour a user sees.
 
     gate * (mean of the warped reference distribution) + (1 - gate) * annealed mean of the prior:
@@ -213,7 +213,8 @@ def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_ga
     follow: as for :func:`mix`.
     reference_ab: (B, h, w, 2) Lab units to use as the reference's part instead (inference:
       exemplar.net.fine_warp's finer warp); min_gate: (B, h, w, 1) floor on the gate (inference:
-      follow confident matches).
+      follow confident matches); prior_scale: (B, h, w, 1) in [0, 1] multiplying the prior's ab
+      (inference: automatic mode greys what the network is unsure of).
     """
     gate = _gate(outputs, follow)
     if min_gate is not None:
@@ -222,4 +223,7 @@ def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_ga
     if reference_ab is None:
         centres = keras.ops.convert_to_tensor(bins.centres)
         reference_ab = keras.ops.matmul(keras.ops.cast(outputs["reference_probs"], "float32"), centres)
-    return gate * reference_ab + (1.0 - gate) * bins.annealed_mean(prior, temperature)
+    prior_ab = bins.annealed_mean(prior, temperature)
+    if prior_scale is not None:
+        prior_ab = prior_ab * prior_scale
+    return gate * reference_ab + (1.0 - gate) * prior_ab
