@@ -206,3 +206,24 @@ def test_reference_times_and_frames():
     schedule = ReferenceSchedule(["a.jpg"], reference_at=[("2s", "b.jpg"), ("50", "c.jpg")], fps=25)
     assert schedule.at(0).references == ("a.jpg",) and schedule.at(49).references == ("a.jpg",)
     assert schedule.at(50).references == ("b.jpg", "c.jpg")
+
+
+def test_colour_filled_between_keyframes_is_replaced_at_the_next_keyframe():
+    """A pan: new content entering at the right edge between keyframes gets a guessed (filled)
+    colour; the next keyframe must take the colorizer's colour there, not keep 70% of the guess."""
+    from exemplar.video.flow_propagation import FlowPropagator
+
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.uniform(0, 100, (64, 160)).astype(np.float32), (0, 0), 2.0)
+    texture = 100 * (texture - texture.min()) / (texture.max() - texture.min())
+    first, later = np.float32([10, 20]), np.float32([-20, 5])
+    propagator = FlowPropagator(keyframe_interval=4, keep=0.7, new_content=1.0)
+    kinds = []
+    for t in range(5):  # content moves 2 px left per frame: 2 new columns at the right each frame
+        colour = first if t == 0 else later
+        ab, kind = propagator.step(texture[:, 2 * t : 2 * t + 96], lambda: np.broadcast_to(colour, (64, 96, 2)).copy())
+        kinds.append(kind)
+    assert kinds == ["key", "carried", "carried", "carried", "key"]
+    interior = ab[16:48, 20:60].reshape(-1, 2).mean(axis=0)
+    np.testing.assert_allclose(interior, 0.7 * first + 0.3 * later, atol=1.0)  # carried colour kept 70%
+    np.testing.assert_allclose(ab[8:56, -3:].reshape(-1, 2).mean(axis=0), later, atol=1.0)  # guess replaced
