@@ -14,7 +14,11 @@ Per clip, for per-frame colorization (the colorizer on every frame, nothing carr
 - flicker: mean |output_t warped to t+1 - output_t+1| in RGB 0..255, the warp following the
   truth frames' optical flow (Farneback at full size: not the DIS flow the method uses), only
   where that flow passes a forward-backward check;
-- PSNR (RGB) against the truth frames, mean over frames.
+- PSNR (RGB) against the truth frames, mean over frames;
+- the steady-colour floor: the flicker of frames that keep one colour (the video output's mean
+  ab over the clip, never changing) on each frame's own L, written as 8-bit RGB like any output.
+  It is not 0: rounding to 8 bits and the flicker's own RGB interpolation turn L's changes (the
+  pan's sub-pixel resampling) into ab differences, more the more saturated the colour.
 Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end to end (decode,
 colorize, encode to MP4), model load excluded. Memory: RSS sampled while a ``--memory-minutes``
 long 640x360 film (the clips looped) is colorized.
@@ -137,6 +141,17 @@ def flicker(frames, flows, skip=()):
     return float(np.mean(rgb_errors)), float(np.mean(ab_errors))
 
 
+def steady_colour(truth, output):
+    """The grey input's frames with one constant colour (``output``'s mean ab over the clip) on their L, 8-bit."""
+    from exemplar.color import lab_to_rgb_keep_l, rgb_to_lab
+    from exemplar.image_io import rgb_to_uint
+
+    mean_ab = np.mean([rgb_to_lab(f.astype(np.float32) / 255)[..., 1:].reshape(-1, 2).mean(axis=0) for f in output],
+                      axis=0).astype(np.float32)
+    levels = [rgb_to_lab(grey(f).astype(np.float32) / 255)[..., 0] for f in truth]  # the L every output keeps
+    return [rgb_to_uint(lab_to_rgb_keep_l(l, np.broadcast_to(mean_ab, l.shape + (2,)).copy()), 8) for l in levels]
+
+
 def psnr(frames, truth):
     from exemplar.metrics import psnr_rgb
 
@@ -184,20 +199,21 @@ def main():
             result = job.run(source, tmp / kind / name, refs, fps=FPS)
             out = read_folder(tmp / kind / name)
             row[name] = (*flicker(out, flows, skip), psnr(out, truth), result.keyframes, result.cuts, result.seconds)
+        row["steady floor"] = flicker(steady_colour(truth, out), flows, skip)
         rows.append(row)
         print(kind, row, flush=True)
 
     print("\n| clip | flicker ab per-frame | flicker ab video | ratio | flicker RGB per-frame | video | truth "
-          "| PSNR per-frame | PSNR video | colorizer runs (video) | cuts found |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| PSNR per-frame | PSNR video | colorizer runs (video) | cuts found | flicker ab steady floor |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pf, vd, tr = r["per-frame"], r["video"], r["truth flicker"]
         print(f"| {r['clip']} | {pf[1]:.2f} | {vd[1]:.2f} | {vd[1] / pf[1]:.2f} | {pf[0]:.2f} | {vd[0]:.2f} | {tr[0]:.2f} "
-              f"| {pf[2]:.2f} | {vd[2]:.2f} | {vd[3]}/{FRAMES} | {vd[4]} |")
+              f"| {pf[2]:.2f} | {vd[2]:.2f} | {vd[3]}/{FRAMES} | {vd[4]} | {r['steady floor'][1]:.2f} |")
     mean = lambda key, i: np.mean([r[key][i] for r in rows])  # noqa: E731
     print(f"| mean | {mean('per-frame', 1):.2f} | {mean('video', 1):.2f} | {mean('video', 1) / mean('per-frame', 1):.2f} "
           f"| {mean('per-frame', 0):.2f} | {mean('video', 0):.2f} | {mean('truth flicker', 0):.2f} "
-          f"| {mean('per-frame', 2):.2f} | {mean('video', 2):.2f} | | |")
+          f"| {mean('per-frame', 2):.2f} | {mean('video', 2):.2f} | | | {mean('steady floor', 1):.2f} |")
     print("seconds per clip, per-frame / video:", ", ".join(
         f"{r['clip']} {r['per-frame'][5]:.0f} / {r['video'][5]:.0f}" for r in rows), flush=True)
 
