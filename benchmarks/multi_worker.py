@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,8 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
 
-DEFAULT_FOLDER = REPO_ROOT.parent / "shared" / "data" / "train"
+from training.local_cluster import loopback_tf_configs  # noqa: E402
+from train_throughput import DEFAULT_FOLDER, load_training_data, timed_fit  # noqa: E402  (same steps, same timing)
 
 
 def parse_args(argv=None):
@@ -63,21 +63,12 @@ def worker(args):
     keras.utils.set_random_seed(config.train.seed)
     strategy = run.make_strategy(config.train.strategy)  # before any other TensorFlow op (collectives)
     start = time.perf_counter()
-    if config.data.cache_dir:
-        train_ds, cache = run.load_cached_data(config, config.data.seed)
-        num_classes = len(cache.class_names)
-    else:
-        train_ds, _, _, num_classes = run.load_data(config, config.data.seed)
+    train_ds, num_classes = load_training_data(config)
     with strategy.scope():
         model = run.compile_model(run.build_model(config, num_classes), config)
     build_seconds = time.perf_counter() - start
 
-    stamps = []
-    stamp = keras.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: stamps.append(time.perf_counter()))
-    warm = time.perf_counter()
-    history = model.fit(train_ds, epochs=1, steps_per_epoch=args.steps + 1, verbose=0, shuffle=False,
-                        callbacks=[stamp]).history
-    train_seconds = stamps[-1] - stamps[0]
+    history, warmup_seconds, train_seconds = timed_fit(model, train_ds, args.steps)
     batch = config.train.batch_size
     result = {
         "preset": config.preset,
@@ -87,7 +78,7 @@ def worker(args):
         "replicas": strategy.num_replicas_in_sync,
         "batch_per_replica": batch // strategy.num_replicas_in_sync,
         "build_s": round(build_seconds, 1),
-        "warmup_step_s": round(stamps[0] - warm, 1),
+        "warmup_step_s": round(warmup_seconds, 1),
         "steps": args.steps,
         "s_per_step": round(train_seconds / args.steps, 3),
         "steps_per_s": round(args.steps / train_seconds, 3),
@@ -99,26 +90,16 @@ def worker(args):
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def measure(args, argv, workers, folder):
     """Run one measurement with ``workers`` processes; return the chief's result plus the cluster's."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(workers)]}
+    tf_configs = loopback_tf_configs(workers)
     processes, logs = [], []
     load_before = os.getloadavg()
     for index in range(workers):
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
         env.pop("TF_CONFIG", None)
         if workers > 1:
-            env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            env["TF_CONFIG"] = tf_configs[index]
         log = pathlib.Path(folder) / f"workers{workers}_{index}.log"
         logs.append(log)
         with open(log, "w") as file:

@@ -30,6 +30,33 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def load_training_data(config):
+    """(train dataset, number of classes) exactly as ``exemplar train`` builds them for ``config``."""
+    from training import run
+
+    if config.data.cache_dir:
+        train_ds, cache = run.load_cached_data(config, config.data.seed)
+        return train_ds, len(cache.class_names)
+    train_ds, _, _, num_classes = run.load_data(config, config.data.seed)
+    return train_ds, num_classes
+
+
+def timed_fit(model, train_ds, steps):
+    """One fit() of a warm-up step + ``steps`` timed steps -> (history, warm-up s, timed s).
+
+    Each step's end is stamped by a callback: a second fit() would pay for a new iterator and train
+    function (seconds), which a long run pays once.
+    """
+    import keras
+
+    stamps = []
+    stamp = keras.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: stamps.append(time.perf_counter()))
+    warm = time.perf_counter()
+    history = model.fit(train_ds, epochs=1, steps_per_epoch=steps + 1, verbose=0, shuffle=False,
+                        callbacks=[stamp]).history
+    return history, stamps[0] - warm, stamps[-1] - stamps[0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="image folder (sub-folders = classes)")
@@ -60,11 +87,7 @@ def main():
         keras.mixed_precision.set_global_policy(config.train.precision)
 
     start = time.perf_counter()
-    if config.data.cache_dir:
-        train_ds, cache = run.load_cached_data(config, config.data.seed)
-        num_classes = len(cache.class_names)
-    else:
-        train_ds, _, _, num_classes = run.load_data(config, config.data.seed)
+    train_ds, num_classes = load_training_data(config)
     iterator = iter(train_ds)
     next(iterator)  # pipeline start-up (file listing, first decode) not counted
     pipeline_start = time.perf_counter()
@@ -79,15 +102,7 @@ def main():
         model = run.compile_model(run.build_model(config, num_classes), config)
     build_seconds = time.perf_counter() - start
 
-    # One fit() of warm-up + timed steps, each step's end stamped by a callback: a second fit() would
-    # pay for a new iterator and train function (seconds), which a long run pays once.
-    stamps = []
-    stamp = keras.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: stamps.append(time.perf_counter()))
-    warm = time.perf_counter()
-    history = model.fit(train_ds, epochs=1, steps_per_epoch=args.steps + 1, verbose=0, shuffle=False,
-                        callbacks=[stamp]).history
-    warmup_seconds = stamps[0] - warm
-    train_seconds = stamps[-1] - stamps[0]
+    history, warmup_seconds, train_seconds = timed_fit(model, train_ds, args.steps)
 
     results = {
         "preset": config.preset,

@@ -27,6 +27,26 @@ def _smooth_photo(height, width, seed=0):
 
 
 @pytest.fixture
+def write_class_photos():
+    """``write(root, per_class=8)``: small colourful PNG photos in two class folders, forest/ and sea/,
+    for tests that train from a photo folder."""
+    from PIL import Image
+
+    def write(root, per_class=8):
+        rng = np.random.default_rng(1)
+        y, x = np.mgrid[0:72, 0:80].astype(np.float32) / 72
+        for c, name in enumerate(["forest", "sea"]):
+            (root / name).mkdir(parents=True)
+            for i in range(per_class):
+                base = rng.uniform(0.25, 0.75, 3)
+                waves = [0.3 * np.sin(3 * x + i), 0.3 * np.cos(4 * y + c), 0.2 * np.sin(x + y)]
+                rgb = np.stack([base[k] + waves[k] for k in range(3)], -1)
+                Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(root / name / f"{i}.png")
+
+    return write
+
+
+@pytest.fixture
 def photo_rgb():
     """(48, 64, 3) float32 sRGB colour image in [0, 1]."""
     return _smooth_photo(48, 64)

@@ -23,7 +23,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -31,8 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from training.local_cluster import loopback_tf_configs
 from training.resumable_backup import ResumableBackup
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,41 +125,18 @@ _WORKER = textwrap.dedent(
 )
 
 
-def _write_photos(root, per_class=8):
-    """16 small colourful photos in two class folders (as tests/test_training.py makes them)."""
-    rng = np.random.default_rng(1)
-    y, x = np.mgrid[0:72, 0:80].astype(np.float32) / 72
-    for c, name in enumerate(["forest", "sea"]):
-        os.makedirs(root / name)
-        for i in range(per_class):
-            base = rng.uniform(0.25, 0.75, 3)
-            waves = [0.3 * np.sin(3 * x + i), 0.3 * np.cos(4 * y + c), 0.2 * np.sin(x + y)]
-            rgb = np.stack([base[k] + waves[k] for k in range(3)], -1)
-            Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(root / name / f"{i}.png")
-
-
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 class _Cluster:
     """Two worker processes of ``_WORKER`` (worker 0 is the chief) with TF_CONFIG on loopback."""
 
     def __init__(self, tmp_path, name, args, run_dir, extra=((), ())):
         self.tmp_path, self.name = tmp_path, name
-        cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+        tf_configs = loopback_tf_configs(2)
         self.processes, self.logs = [], []
         for index in range(2):
             tmpdir = tmp_path / f"tmp_worker{index}"  # where this worker's temporary folders go
             tmpdir.mkdir(exist_ok=True)
             env = dict(os.environ, PYTHONPATH=REPO, TMPDIR=str(tmpdir.resolve()), TF_CPP_MIN_LOG_LEVEL="2",
-                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+                       TF_CONFIG=tf_configs[index])
             log = tmp_path / f"{name}_worker{index}.log"
             self.logs.append(log)
             command = [sys.executable, "-c", _WORKER, *args[:1], str(run_dir), *args[1:], *extra[index]]
@@ -195,9 +171,9 @@ class _Cluster:
         return reports
 
 
-def test_two_workers_step_like_one_process_on_the_global_batches(tmp_path):
+def test_two_workers_step_like_one_process_on_the_global_batches(tmp_path, write_class_photos):
     photos = tmp_path / "photos"
-    _write_photos(photos)
+    write_class_photos(photos)
     cluster = _Cluster(tmp_path, "step", ["step", str(photos), str(tmp_path / "multi.npz")], tmp_path / "unused")
     single_env = dict(os.environ, PYTHONPATH=REPO, TMPDIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2")
     single_env.pop("TF_CONFIG", None)
@@ -237,9 +213,9 @@ def _inside(report, folder):
     return [(event, path) for event, path in report["writes"] if path.startswith(folder + os.sep)]
 
 
-def test_only_the_chief_writes_and_a_killed_cluster_resumes_from_the_backup(tmp_path):
+def test_only_the_chief_writes_and_a_killed_cluster_resumes_from_the_backup(tmp_path, write_class_photos):
     photos, run_dir = tmp_path / "photos", tmp_path / "run"
-    _write_photos(photos)
+    write_class_photos(photos)
     # 2 epochs x 2 steps, a backup after every step (the tiny preset's backup_every=1).
     args = ["cli", "--preset", "tiny", "--data", str(photos), "--run-dir", str(run_dir), "--steps-per-epoch", "2",
             "--set", "train.run_eagerly=true"]

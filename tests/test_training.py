@@ -56,19 +56,6 @@ def _batch(size=64, batch=4, seed=0):
     }
 
 
-def _write_photos(root, per_class=8):
-    """16 small colourful photos in two class folders."""
-    rng = np.random.default_rng(1)
-    y, x = np.mgrid[0:72, 0:80].astype(np.float32) / 72
-    for c, name in enumerate(["forest", "sea"]):
-        os.makedirs(root / name)
-        for i in range(per_class):
-            base = rng.uniform(0.25, 0.75, 3)
-            waves = [0.3 * np.sin(3 * x + i), 0.3 * np.cos(4 * y + c), 0.2 * np.sin(x + y)]
-            rgb = np.stack([base[k] + waves[k] for k in range(3)], -1)
-            Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(root / name / f"{i}.png")
-
-
 @pytest.fixture(scope="module")
 def tiny_gan():
     """The tiny preset's GAN (random-init encoder, images in), compiled, eager."""
@@ -384,9 +371,9 @@ _KILLED_RUN = textwrap.dedent(
 )
 
 
-def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
+def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path, write_class_photos):
     data, run_dir = tmp_path / "photos", tmp_path / "run"
-    _write_photos(data)
+    write_class_photos(data)
     (data / "sea" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")  # skipped, never fatal
     Image.fromarray(np.full((72, 80, 3), 120, np.uint8)).save(data / "sea" / "grey.png")
     env = dict(os.environ, PYTHONPATH=REPO)
@@ -438,9 +425,9 @@ def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path):
     assert (checkpoints / "generator_epoch002.weights.h5").exists() and (checkpoints / "generator_last.weights.h5").exists()
 
 
-def test_init_weights_start_a_run_from_another_runs_generator(tmp_path):
+def test_init_weights_start_a_run_from_another_runs_generator(tmp_path, write_class_photos):
     data = tmp_path / "photos"
-    _write_photos(data, per_class=4)
+    write_class_photos(data, per_class=4)
     base = ["data.data_dir=" + str(data), "train.epochs=1", "train.steps_per_epoch=1", "train.run_eagerly=true"]
     first, _ = run.train(config_lib.override(config_lib.preset("tiny"), base), tmp_path / "a", verbose=0)
     start = tmp_path / "a" / "checkpoints" / "generator_last.weights.h5"
@@ -468,13 +455,13 @@ def test_command_help_and_bad_override(tmp_path):
     assert result.exit_code != 0 and "--data" in result.output  # no data given
 
 
-def test_command_trains_from_a_feature_cache(tmp_path):
+def test_command_trains_from_a_feature_cache(tmp_path, write_class_photos):
     """exemplar train --cache DIR: no encoder, no photo decoding; checkpoints, samples, exportable."""
     from data_prep import sources
     from data_prep.feature_cache import build_cache
 
     photos, cache, run_dir = tmp_path / "photos", tmp_path / "cache", tmp_path / "run"
-    _write_photos(photos, per_class=3)
+    write_class_photos(photos, per_class=3)
     keras.utils.set_random_seed(0)
     build_cache(sources.image_folder(photos), cache, size=96, batch_size=8,
                 encoder=EfficientNetLite0(include_top=False, weights=None), progress=None)
