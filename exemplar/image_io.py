@@ -315,7 +315,7 @@ def write_image(path, rgb, *, alpha=None, bit_depth=8, overwrite=False):
         colour = pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2)
         pixels = np.concatenate([colour, alpha[..., None]], axis=2)  # (H, W, 4) BGRA
     encoded = _encode(path, rgb_to_uint(pixels, bit_depth if can_16 else 8), fmt)
-    _replace_atomically(path, encoded)
+    replace_atomically(path, encoded)
 
 
 def _encode(path, pixels, fmt):
@@ -329,7 +329,8 @@ def _encode(path, pixels, fmt):
     return buffer.tobytes()
 
 
-def _replace_atomically(path, data):
+def replace_atomically(path, data):
+    """Replace ``path`` (a Path) with the bytes ``data`` in one rename; ImageError naming it on failure."""
     # Write next to the target (same filesystem, so os.replace is an atomic rename), fsync so
     # the bytes are on disk before the rename, and never leave the temporary file behind.
     tmp_name = None

@@ -8,10 +8,10 @@ still fails. It is written atomically like the images, so a crash never leaves h
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from exemplar.image_io import replace_atomically
 
 STATUSES = ("done", "skipped", "failed")
 
@@ -77,18 +77,7 @@ class Report:
         writer.writerow(["row", "file", "reason"])
         for outcome in sorted(self.failures, key=lambda o: o.row):
             writer.writerow([outcome.row, outcome.file, outcome.reason])
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(buffer.getvalue())
-            mask = os.umask(0o022)  # mkstemp makes 0600 files; give the report the usual mode
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(Path(path), buffer.getvalue().encode("utf-8"))
 
 
 def read_report(path):
