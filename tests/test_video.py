@@ -141,6 +141,27 @@ def test_resume_after_interruption_redoes_only_unfinished_frames(clip, reference
     assert not (tmp_path / ".out.mkv.partial").exists()
 
 
+def test_resumed_run_gives_the_frames_of_an_uninterrupted_one(clip, reference, tmp_path):
+    """Frames are held between keyframes; a segment's last frame is a keyframe, so the state saved
+    there is complete and a resumed run writes exactly what an uninterrupted run writes."""
+    from exemplar.colorizer import Colorizer
+    from exemplar.video.video_colorizer import VideoColorizer
+
+    job = VideoColorizer(Colorizer(method="match", size=64), keyframe_interval=4, segment_frames=5)
+
+    def killed_at_frame_7(done, total):
+        if done == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(clip, tmp_path / "resumed", [reference], on_progress=killed_at_frame_7)
+    resumed = job.run(clip, tmp_path / "resumed", [reference], resume=True)
+    whole = job.run(clip, tmp_path / "whole", [reference])
+    assert resumed.resumed_at == 5 and whole.frames == resumed.frames == FRAMES
+    for a, b in zip(sorted((tmp_path / "whole").iterdir()), sorted((tmp_path / "resumed").iterdir())):
+        assert a.name == b.name and np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
+
+
 def _truncated(path, tmp_path, suffix):
     data = _write_clip(tmp_path / f"whole{suffix}", frames=24).read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -208,22 +229,45 @@ def test_reference_times_and_frames():
     assert schedule.at(50).references == ("b.jpg", "c.jpg")
 
 
-def test_colour_filled_between_keyframes_is_replaced_at_the_next_keyframe():
-    """A pan: new content entering at the right edge between keyframes gets a guessed (filled)
-    colour; the next keyframe must take the colorizer's colour there, not keep 70% of the guess."""
+def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced():
+    """A pan with keyframes at frames 0 and 4, whose colorizer colours differ. The frames between
+    come out only with frame 4 and change gradually from one keyframe's colour to the next (no jump
+    at the keyframe); frame 4 keeps ``keep`` of the colour carried to it, but new content entering at
+    the right edge (colour guessed from its neighbours) takes the colorizer's colour outright."""
     from exemplar.video.flow_propagation import FlowPropagator
 
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.uniform(0, 100, (64, 160)).astype(np.float32), (0, 0), 2.0)
     texture = 100 * (texture - texture.min()) / (texture.max() - texture.min())
     first, later = np.float32([10, 20]), np.float32([-20, 5])
-    propagator = FlowPropagator(keyframe_interval=4, keep=0.7, new_content=1.0)
-    kinds = []
+    propagator = FlowPropagator(keyframe_interval=4, keep=0.25, new_content=1.0)
+    predicted, finished = [], []
+
+    def colorizer(t):
+        predicted.append(t)
+        return np.broadcast_to(first if t == 0 else later, (64, 96, 2)).copy()
+
     for t in range(5):  # content moves 2 px left per frame: 2 new columns at the right each frame
-        colour = first if t == 0 else later
-        ab, kind = propagator.step(texture[:, 2 * t : 2 * t + 96], lambda: np.broadcast_to(colour, (64, 96, 2)).copy())
-        kinds.append(kind)
-    assert kinds == ["key", "carried", "carried", "carried", "key"]
-    interior = ab[16:48, 20:60].reshape(-1, 2).mean(axis=0)
-    np.testing.assert_allclose(interior, 0.7 * first + 0.3 * later, atol=1.0)  # carried colour kept 70%
-    np.testing.assert_allclose(ab[8:56, -3:].reshape(-1, 2).mean(axis=0), later, atol=1.0)  # guess replaced
+        finished += [(t, propagator.push(texture[:, 2 * t : 2 * t + 96], lambda t=t: colorizer(t), payload=t))]
+    assert predicted == [0, 4]  # the colorizer runs on keyframes only
+    assert [[(kind, p) for _, kind, p in out] for _, out in finished] == [
+        [("key", 0)], [], [], [], [("carried", 1), ("carried", 2), ("carried", 3), ("key", 4)]]
+    frames = {p: ab for _, out in finished for ab, _, p in out}
+    key = 0.25 * first + 0.75 * later  # carried colour kept 25% on the keyframe
+    np.testing.assert_allclose(frames[4][16:48, 20:60].reshape(-1, 2).mean(axis=0), key, atol=1.0)
+    np.testing.assert_allclose(frames[4][8:56, -3:].reshape(-1, 2).mean(axis=0), later, atol=1.0)  # guess replaced
+    for t in (1, 2, 3):  # a quarter of the way more towards the next keyframe's colour each frame
+        np.testing.assert_allclose(frames[t][16:48, 20:60].reshape(-1, 2).mean(axis=0),
+                                   first + t / 4 * (key - first), atol=1.0)
+    assert propagator.flush() == [] and propagator.state()["prev_ab"] is frames[4]
+
+
+def test_keyframe_interval_is_bounded_because_frames_between_are_held(clip, reference, tmp_path):
+    result = _run("video", clip, "-r", reference, "--keyframe-interval", 61, "-o", tmp_path / "out.mp4")
+    assert result.exit_code == 2 and "61" in result.output and not (tmp_path / "out.mp4").exists()
+    from exemplar.colorizer import Colorizer
+    from exemplar.errors import ExemplarError
+    from exemplar.video.video_colorizer import VideoColorizer
+
+    with pytest.raises(ExemplarError, match="keyframe interval 0"):
+        VideoColorizer(Colorizer(method="match", size=64), keyframe_interval=0)

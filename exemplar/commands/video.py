@@ -5,6 +5,7 @@ import time
 import click
 
 from exemplar.commands.options import colorizer_options, echoed_warnings, load_palette, make_colorizer, user_errors
+from exemplar.video import MAX_KEYFRAME_INTERVAL
 
 
 @click.command()
@@ -23,9 +24,9 @@ from exemplar.commands.options import colorizer_options, echoed_warnings, load_p
                    "folder of PNG frames.")
 @click.option("--fps", type=click.FloatRange(min=0.01), default=None,
               help="Frame rate of a folder of frames given as INPUT  [default: 25]; a video keeps its own.")
-@click.option("--keyframe-interval", default=8, show_default=True, type=click.IntRange(1, 1000),
-              help="Run the colorizer at least every this many frames; colour follows optical flow in between "
-                   "(1: every frame).")
+@click.option("--keyframe-interval", default=8, show_default=True, type=click.IntRange(1, MAX_KEYFRAME_INTERVAL),
+              help="Run the colorizer at least every this many frames; colour follows optical flow in between, "
+                   "from both sides, so these frames are held in memory (1: every frame).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (refused otherwise).")
 @click.option("--resume", is_flag=True,
               help="Continue a run of the same job that was stopped part-way, keeping its finished frames.")

@@ -2,15 +2,18 @@
 
 Per frame (shapes for 640x360 at working size 256):
 1. decode the frame and take its CIE L at full size (360, 640), then at working size (256, 455);
-2. :class:`FlowPropagator` carries the previous frame's ab (256, 455, 2) along optical flow and
-   runs the colorizer only on keyframes (start, shot cuts, reference switches, every few frames);
+2. :class:`FlowPropagator` runs the colorizer only on keyframes (start, shot cuts, reference
+   switches, every few frames) and colours the frames between them from both neighbouring
+   keyframes along optical flow, so it holds those frames (at most ``keyframe_interval``) until
+   the next keyframe is colorized;
 3. as for photos: ab up to full size with the guided filter, composed with the frame's own L;
-4. encode; every ``segment_frames`` frames the segment is closed and the job's state saved, so a
-   killed run resumes from the last finished segment (``resume=True``).
-Only the previous frame is kept, so memory does not grow with the film's length.
+4. encode; every ``segment_frames`` frames the segment is closed (its last frame a keyframe, so
+   nothing is held across) and the job's state saved, so a killed run resumes from the last
+   finished segment (``resume=True``).
+Only the frames since the last keyframe are kept, so memory does not grow with the film's length.
 
 The colorizer is always called through :meth:`Colorizer.run` on the working-size grey frame,
-so references, palettes and (once the colorizer has it) automatic colorization all work alike.
+so references, palettes and automatic colorization all work alike.
 """
 
 import hashlib
@@ -29,6 +32,7 @@ from exemplar.colorizer import ExemplarWarning, colour_sources, resize_short_sid
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.guided_filter import guided_upsample
 from exemplar.image_io import rgb_to_uint
+from exemplar.video import MAX_KEYFRAME_INTERVAL
 from exemplar.video.flow_propagation import FlowPropagator
 from exemplar.video.frame_folder import DEFAULT_FPS, FrameFolder
 from exemplar.video.frame_folder_writer import FrameFolderWriter
@@ -59,7 +63,10 @@ class VideoColorizer:
       on every frame (keep=0 then gives per-frame colorization, the benchmark's baseline).
     """
 
-    def __init__(self, colorizer, keyframe_interval=8, keep=0.7, segment_frames=SEGMENT_FRAMES):
+    def __init__(self, colorizer, keyframe_interval=8, keep=0.25, segment_frames=SEGMENT_FRAMES):
+        if not 1 <= keyframe_interval <= MAX_KEYFRAME_INTERVAL:
+            raise ExemplarError(f"keyframe interval {keyframe_interval} is out of range: use 1 to {MAX_KEYFRAME_INTERVAL} "
+                                "(the frames between keyframes are held in memory)")
         self.colorizer = colorizer
         self.keyframe_interval = keyframe_interval
         self.keep = keep
@@ -108,6 +115,20 @@ class VideoColorizer:
             return rgb_to_lab(self.colorizer.run(grey, refs, palette=span.palette).rgb)[..., 1:]  # (h, w, 2)
 
         counts = {"key": 0, "cut": 0, "carried": 0}
+
+        def emit(finished):
+            """Write the frames the propagator has finished, in order: (ab_work, kind, (index, L, L_work))."""
+            for ab_work, kind, (i, l_full, l_work) in finished:
+                counts[kind] += 1
+                if i % self.segment_frames == 0 or i == done:
+                    writer.start_segment(i)
+                ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # (H, W, 2)
+                if strength != 1.0:
+                    ab_full *= strength
+                writer.write(rgb_to_uint(lab_to_rgb_keep_l(l_full, ab_full), 8))
+                if on_progress is not None:
+                    on_progress(i + 1, reader.frame_count)
+
         index = -1
         try:
             for index, rgb in enumerate(reader.frames()):
@@ -117,22 +138,17 @@ class VideoColorizer:
                     _warn_if_colour(reader.path, rgb)
                 span = schedule.at(index)
                 if index == span.start:
+                    emit(propagator.flush())  # the last frames with the previous references
                     propagator.reset()  # a new shot's references: start afresh
-                if index % self.segment_frames == 0 or index == done:
-                    writer.start_segment(index)
                 l_full = rgb_to_l_fast(rgb)  # (H, W) L in [0, 100], kept exactly
                 l_work = resize_short_side(l_full, self.colorizer.size)  # (h, w)
-                ab_work, kind = propagator.step(l_work, lambda: predict(l_work, span))
-                counts[kind] += 1
-                ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # (H, W, 2)
-                if strength != 1.0:
-                    ab_full *= strength
-                writer.write(rgb_to_uint(lab_to_rgb_keep_l(l_full, ab_full), 8))
-                if (index + 1) % self.segment_frames == 0:
+                segment_ends = (index + 1) % self.segment_frames == 0
+                emit(propagator.push(l_work, lambda l_work=l_work, span=span: predict(l_work, span),
+                                     (index, l_full, l_work), force_key=segment_ends))
+                if segment_ends:  # the segment's last frame was a keyframe: nothing is held
                     writer.end_segment()
                     _save_state(work, index + 1, propagator.state())
-                if on_progress is not None:
-                    on_progress(index + 1, reader.frame_count)
+            emit(propagator.flush())  # the film's last frame becomes a keyframe
             writer.end_segment()
             if index + 1 < done:
                 raise ImageError(reader.path, f"has {index + 1} frames, fewer than the {done} already done")
