@@ -125,6 +125,23 @@ def test_three_modes_give_ab_at_the_working_size(net):
     assert net._decode.experimental_get_tracing_count() == 1
 
 
+def test_the_last_reference_is_reused_and_never_mixed_up(model_dir, random_encoder, monkeypatch):
+    """A film's keyframes, or a batch with one reference, encode the reference once; another
+    reference, or the same one for a target of another size, is not served the cached inputs."""
+    first, second, l = _reference_lab((30.0, -20.0)), _reference_lab((-20.0, 40.0)), _target_l()
+    fresh = lambda ref, target: NetColorizer(model_dir, encoder=random_encoder).predict_ab(target, [ref])  # noqa: E731
+    expected = {(id(ref), target.shape): fresh(ref, target) for ref in (first, second) for target in (l, _target_l(96, 128))}
+    net = NetColorizer(model_dir, encoder=random_encoder)
+    encoded = []
+    reference_inputs = net._reference_inputs
+    monkeypatch.setattr(net, "_reference_inputs", lambda *a: encoded.append(1) or reference_inputs(*a))
+    for ref, target in ((first, l), (first, l), (second, l), (first, l), (first, _target_l(96, 128)), (first, l)):
+        np.testing.assert_array_equal(net.predict_ab(target, [ref]), expected[(id(ref), target.shape)])
+    assert len(encoded) == 5  # the repeated call was served from the cache, each change re-encoded
+    np.testing.assert_array_equal(net.predict_ab(l, [first.copy()]), expected[(id(first), l.shape)])  # same pixels
+    assert len(encoded) == 5
+
+
 def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_encoder, tmp_path):
     """A flat prior (entropy 1) gives grey in automatic mode only; a peaked one keeps its colour."""
     from exemplar.net_colorizer import UNSURE_ENTROPY
