@@ -85,20 +85,18 @@ class FlowPropagator:
 
     def state(self):
         """The propagation state as a dict of arrays (saved so that a killed run can resume).
-        Only taken right after a keyframe, when no frame is held."""
+        Only taken right after a keyframe, when no frame is held: its colour is all known."""
         assert not self.held, "state() with frames held: push the last one with force_key=True first"
         if self.prev_l8 is None:
             return {}
-        return {"prev_l8": self.prev_l8, "prev_ab": self.prev_ab, "prev_known": self.prev_known}
+        return {"prev_l8": self.prev_l8, "prev_ab": self.prev_ab}
 
     def load_state(self, state):
         """Restore what :meth:`state` returned."""
         self.reset()
         if "prev_l8" in state:
             self.prev_l8, self.prev_ab = np.asarray(state["prev_l8"]), np.asarray(state["prev_ab"], np.float32)
-            known = state.get("prev_known")
-            self.prev_known = (np.asarray(known, np.float32) if known is not None
-                               else np.ones(self.prev_l8.shape, np.float32))
+            self.prev_known = np.ones(self.prev_l8.shape, np.float32)
 
     def push(self, l, predict, payload=None, force_key=False):
         """Give the next frame: l (h, w) L in [0, 100]; predict: a callable returning the colorizer's
