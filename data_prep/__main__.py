@@ -44,7 +44,7 @@ def cache(src, out_dir, size, classes, limit, seed, batch_size):
 
         records = sources.image_folder(src, classes=classes, limit=limit, seed=seed)
         click.echo(f"{len(records.records)} photos, {len(records.class_names)} classes in {src}")
-        meta = build_cache(records, out_dir, size=size, batch_size=batch_size, progress=click.echo)
+        meta = build_cache(records, out_dir, size=size, batch_size=batch_size, progress=click.echo, root=src)
         click.echo(f"cached {meta['count']} photos in {out_dir}; skipped {len(meta['skipped'])} (see meta.json)")
 
     _run(work)

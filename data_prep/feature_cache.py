@@ -10,7 +10,10 @@ writes float16 arrays that training memory-maps:
   s16.npy  (N, 2, size/16, size/16, 112)
   s32.npy  (N, 2, size/32, size/32, 320)
   lab4.npy (N, size/4, size/4, 3)          CIE Lab, area-averaged to 1/4 (L 0..100, ab Lab units)
-  labels.npy (N,) int32, -1 = unlabelled;  meta.json: size, class names, file names, skipped photos
+  labels.npy (N,) int32, -1 = unlabelled;  groups.npy (N,) int32: the photo's top-level folder below
+  the cached root (``scenes`` for scenes/forest/1.jpg, ``faces`` for faces/2.jpg; "" directly in it),
+  which training samples by share (data.group_shares);  meta.json: size, class names, group names,
+  file names, skipped photos
 
 Training crops the feature grids at multiples of 32 pixels (one stride-32 cell), which is exact
 for every level (s4 offsets of 8, s8 of 4, ...), and flips by choosing the mirror image's
@@ -45,8 +48,21 @@ def _load_square(path, size):
     return rgb_to_lab(rgb)
 
 
-def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey_threshold=4.0, progress=print):
+def group_of(path, root):
+    """The photo's group: its first folder below ``root`` ("" for a photo directly in it, or outside it)."""
+    try:
+        parts = Path(path).relative_to(root).parts
+    except ValueError:
+        return ""
+    return parts[0] if len(parts) > 1 else ""
+
+
+def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey_threshold=4.0, progress=print,
+                root=None):
     """Encode every photo of ``records`` ([(path, label)], or a sources.Records) into ``out_dir``.
+
+    root: the folder the records were found in; each photo's group is its first folder below it
+    (None: every photo in one group "").
 
     Photos that cannot be read, or whose mean chroma is below ``grey_threshold`` (nothing to learn
     colour from), are skipped and listed in meta.json. Returns the meta dict. The arrays are
@@ -103,9 +119,13 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey
         del array
     arrays.clear()
     np.save(out / "labels.npy", np.array([label for _, label in kept], np.int32))
+    groups = [group_of(path, root) if root is not None else "" for path, _ in kept]
+    group_names = sorted(set(groups))
+    np.save(out / "groups.npy", np.array([group_names.index(g) for g in groups], np.int32))
     for name in list(LEVELS) + ["lab4"]:
         os.replace(out / f"{name}.tmp.npy", out / f"{name}.npy")
-    meta = {"size": size, "count": count, "class_names": class_names, "files": [p for p, _ in kept], "skipped": skipped}
+    meta = {"size": size, "count": count, "class_names": class_names, "group_names": group_names,
+            "files": [p for p, _ in kept], "skipped": skipped}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 
@@ -131,6 +151,10 @@ class FeatureCache:
         self.folder = folder
         self.size = int(self.meta["size"])
         self.class_names = list(self.meta["class_names"])
+        # Caches built before groups existed: one group holding every photo.
+        groups_path = folder / "groups.npy"
+        self.groups = np.load(groups_path) if groups_path.exists() else np.zeros(len(self.labels), np.int32)
+        self.group_names = list(self.meta.get("group_names", [""]))
 
     def __len__(self):
         return len(self.labels)

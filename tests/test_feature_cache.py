@@ -55,7 +55,7 @@ def built(tmp_path_factory, encoder):
     root = write_photos(tmp_path_factory.mktemp("photos"))
     records = sources.image_folder(root)
     out = tmp_path_factory.mktemp("cache")
-    meta = build_cache(records, out, size=SIZE, batch_size=4, encoder=encoder, progress=None)
+    meta = build_cache(records, out, size=SIZE, batch_size=4, encoder=encoder, progress=None, root=root)
     return records, out, meta
 
 
@@ -69,6 +69,8 @@ def test_build_cache_writes_every_level_and_lists_skipped_photos(built, encoder)
     cache = FeatureCache(out)
     assert len(cache) == 6 and cache.size == SIZE and cache.class_names == ["forest", "sea"]
     np.testing.assert_array_equal(cache.labels, [0, 0, 0, 1, 1, 1])
+    assert cache.group_names == ["forest", "sea"]  # the top-level folders below the cached root
+    np.testing.assert_array_equal(cache.groups, [0, 0, 0, 1, 1, 1])
     for name, (stride, channels) in LEVELS.items():
         assert cache.arrays[name].shape == (6, 2, SIZE // stride, SIZE // stride, channels)
         assert cache.arrays[name].dtype == np.float16
@@ -225,3 +227,10 @@ def test_cache_command(tmp_path, encoder, monkeypatch):
     assert FeatureCache(tmp_path / "cache").class_names == ["sea"]
     result = CliRunner().invoke(main, ["cache", str(root), str(tmp_path / "bad"), "--size", "50"])
     assert result.exit_code == 1 and "multiple of 32" in result.output
+
+
+def test_group_of_is_the_first_folder_below_the_root(tmp_path):
+    assert feature_cache.group_of(tmp_path / "scenes" / "forest" / "1.jpg", tmp_path) == "scenes"
+    assert feature_cache.group_of(tmp_path / "faces" / "2.jpg", tmp_path) == "faces"
+    assert feature_cache.group_of(tmp_path / "3.jpg", tmp_path) == ""
+    assert feature_cache.group_of("/elsewhere/4.jpg", tmp_path) == ""
