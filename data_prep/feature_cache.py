@@ -1,23 +1,24 @@
 """A cache of frozen-encoder features, so that training never runs the encoder.
 
-The encoder (EfficientNet-Lite0, frozen) is most of a training step's cost when it runs on the
-fly, and it sees the same photos every pass. ``build_cache`` runs it once per photo and per mirror
-image, at ``size`` x ``size`` (the photo's shorter side resized to ``size``, centre crop), and
-writes float16 arrays that training memory-maps:
+The encoder (EfficientNet-Lite0, -Lite1 or -Lite2, frozen) is most of a training step's cost when it
+runs on the fly, and it sees the same photos every pass. ``build_cache`` runs it once per photo and
+per mirror image, at ``size`` x ``size`` (the photo's shorter side resized to ``size``, centre crop),
+and writes float16 arrays that training memory-maps (channels: Lite0 and Lite1's, Lite2's in brackets):
 
-  s4.npy   (N, 2, size/4,  size/4,  24)   [:, 0] the photo, [:, 1] its mirror image
-  s8.npy   (N, 2, size/8,  size/8,  40)
-  s16.npy  (N, 2, size/16, size/16, 112)
-  s32.npy  (N, 2, size/32, size/32, 320)
+  s4.npy   (N, 2, size/4,  size/4,  24)         [:, 0] the photo, [:, 1] its mirror image
+  s8.npy   (N, 2, size/8,  size/8,  40 [48])
+  s16.npy  (N, 2, size/16, size/16, 112 [120])
+  s32.npy  (N, 2, size/32, size/32, 320 [352])
   lab4.npy (N, size/4, size/4, 3)          CIE Lab, area-averaged to 1/4 (L 0..100, ab Lab units)
   labels.npy (N,) int32, -1 = unlabelled;  groups.npy (N,) int32: the photo's top-level folder below
   the cached root (``scenes`` for scenes/forest/1.jpg, ``faces`` for faces/2.jpg; "" directly in it),
-  which training samples by share (data.group_shares);  meta.json: size, class names, group names,
-  file names, skipped photos
+  which training samples by share (data.group_shares);  meta.json: size, encoder variant ("lite0",
+  "lite1" or "lite2"), class names, group names, file names, skipped photos
 
 Training crops the feature grids at multiples of 32 pixels (one stride-32 cell), which is exact
 for every level (s4 offsets of 8, s8 of 4, ...), and flips by choosing the mirror image's
-features. Size 160 with 128-pixel crops gives 4 crops x 2 mirrors per photo; about 300 KB a photo.
+features. Size 160 with 128-pixel crops gives 4 crops x 2 mirrors per photo; about 300 KB a photo
+(Lite2: 330 KB).
 """
 
 import json
@@ -30,7 +31,16 @@ import numpy as np
 from exemplar.color import rgb_to_lab
 from exemplar.errors import ExemplarError
 
-LEVELS = {"s4": (4, 24), "s8": (8, 40), "s16": (16, 112), "s32": (32, 320)}  # stride, channels
+LEVELS = {"s4": (4, 24), "s8": (8, 40), "s16": (16, 112), "s32": (32, 320)}  # stride, channels (Lite0)
+ENCODERS = ("lite0", "lite1", "lite2")
+
+
+def levels(encoder="lite0"):
+    """{"s4": (stride, channels), ...} of a cache built with the ``encoder`` variant."""
+    from exemplar.encoder import feature_channels
+
+    channels = feature_channels(encoder)
+    return {name: (stride, channels[name]) for name, (stride, _) in LEVELS.items()}
 
 
 def _load_square(path, size):
@@ -57,10 +67,12 @@ def group_of(path, root):
     return parts[0] if len(parts) > 1 else ""
 
 
-def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey_threshold=4.0, progress=print,
+def build_cache(records, out_dir, *, size=160, batch_size=32, encoder="lite0", grey_threshold=4.0, progress=print,
                 root=None):
     """Encode every photo of ``records`` ([(path, label)], or a sources.Records) into ``out_dir``.
 
+    encoder: the variant, "lite0", "lite1" or "lite2" (its ImageNet weights are loaded), or an
+    encoder model to use (its ``variant`` attribute names it; None: "lite0").
     root: the folder the records were found in; each photo's group is its first folder below it
     (None: every photo in one group "").
 
@@ -75,10 +87,16 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey
         raise ExemplarError(f"cache size {size} must be a multiple of 32")
     class_names = list(records.class_names) if isinstance(records, Records) else []
     records = list(unwrap(records))
-    if encoder is None:
-        from exemplar.encoder import EfficientNetLite0
+    if encoder is None or isinstance(encoder, str):
+        variant = encoder or "lite0"
+        if variant not in ENCODERS:
+            raise ExemplarError(f"unknown encoder {variant!r}; choose one of {', '.join(ENCODERS)}")
+        from exemplar.encoder import build_encoder
 
-        encoder = EfficientNetLite0(include_top=False, weights="imagenet")
+        encoder = build_encoder(variant, include_top=False, weights="imagenet")
+    else:
+        variant = getattr(encoder, "variant", "lite0")
+    level_shapes = levels(variant)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "meta.json").unlink(missing_ok=True)  # rebuilding: no old meta beside new arrays if interrupted
@@ -97,7 +115,7 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey
     count = len(kept)
     arrays = {
         name: np.lib.format.open_memmap(out / f"{name}.tmp.npy", "w+", np.float16, (count, 2, size // s, size // s, c))
-        for name, (s, c) in LEVELS.items()
+        for name, (s, c) in level_shapes.items()
     }
     arrays["lab4"] = np.lib.format.open_memmap(out / "lab4.tmp.npy", "w+", np.float16, (count, size // 4, size // 4, 3))
     predict = _encoder_function(encoder)
@@ -124,7 +142,7 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder=None, grey
     np.save(out / "groups.npy", np.array([group_names.index(g) for g in groups], np.int32))
     for name in list(LEVELS) + ["lab4"]:
         os.replace(out / f"{name}.tmp.npy", out / f"{name}.npy")
-    meta = {"size": size, "count": count, "class_names": class_names, "group_names": group_names,
+    meta = {"size": size, "count": count, "encoder": variant, "class_names": class_names, "group_names": group_names,
             "files": [p for p, _ in kept], "skipped": skipped}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     return meta
@@ -150,6 +168,7 @@ class FeatureCache:
                                 "python -m data_prep cache") from error
         self.folder = folder
         self.size = int(self.meta["size"])
+        self.encoder = self.meta.get("encoder", "lite0")  # caches built before the key: Lite0 only existed
         self.class_names = list(self.meta["class_names"])
         # Caches built before groups existed: one group holding every photo.
         groups_path = folder / "groups.npy"

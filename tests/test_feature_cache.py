@@ -234,3 +234,46 @@ def test_group_of_is_the_first_folder_below_the_root(tmp_path):
     assert feature_cache.group_of(tmp_path / "faces" / "2.jpg", tmp_path) == "faces"
     assert feature_cache.group_of(tmp_path / "3.jpg", tmp_path) == ""
     assert feature_cache.group_of("/elsewhere/4.jpg", tmp_path) == ""
+
+
+def test_lite2_cache_has_its_channels_and_names_its_encoder(tmp_path, monkeypatch):
+    from data_prep.__main__ import main
+    from exemplar.encoder import EfficientNetLite
+
+    keras.utils.set_random_seed(0)
+    lite2 = EfficientNetLite(variant="lite2", include_top=False, weights=None)
+    built_with = []
+    monkeypatch.setattr("exemplar.encoder.EfficientNetLite", lambda **kwargs: built_with.append(kwargs) or lite2)
+    root = write_photos(tmp_path / "photos", per_class=2)
+    result = CliRunner().invoke(main, ["cache", str(root), str(tmp_path / "cache"), "--size", "64", "--encoder", "lite2"])
+    assert result.exit_code == 0, result.output
+    assert built_with == [{"variant": "lite2", "include_top": False, "weights": "imagenet"}]
+    cache = FeatureCache(tmp_path / "cache")
+    assert cache.encoder == "lite2" and cache.meta["encoder"] == "lite2"
+    channels = {"s4": 24, "s8": 48, "s16": 120, "s32": 352}
+    assert feature_cache.levels("lite2") == {name: (LEVELS[name][0], c) for name, c in channels.items()}
+    for name, c in channels.items():
+        stride = LEVELS[name][0]
+        assert cache.arrays[name].shape == (4, 2, 64 // stride, 64 // stride, c)
+        assert cache.crop(1, 1, 0, 1, 1)[name].shape == (32 // stride, 32 // stride, c)
+    # The stored features are that encoder's.
+    lab = feature_cache._load_square(cache.meta["files"][0], 64)
+    expected = lite2(np.repeat(lab[..., :1] * 2.55, 3, axis=-1)[None], training=False)["stride32"]
+    np.testing.assert_allclose(cache.arrays["s32"][0, 0].astype(np.float32), np.asarray(expected)[0], rtol=2e-3, atol=1e-3)
+    # A model given directly names its own variant.
+    meta = build_cache([(cache.meta["files"][0], -1)], tmp_path / "direct", size=64, encoder=lite2, progress=None)
+    assert meta["encoder"] == "lite2"
+    with pytest.raises(ExemplarError, match="lite7"):
+        build_cache([(cache.meta["files"][0], -1)], tmp_path / "bad", size=64, encoder="lite7", progress=None)
+
+
+def test_caches_without_an_encoder_key_are_lite0(built, tmp_path):
+    import shutil
+
+    _, out, meta = built
+    assert meta["encoder"] == "lite0" and FeatureCache(out).encoder == "lite0"
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    # a cache written before the key existed
+    (old / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "encoder"}))
+    assert FeatureCache(old).encoder == "lite0"
