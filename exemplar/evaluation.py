@@ -20,6 +20,9 @@ the mean Lab chroma of the output, the ab-histogram intersection of the output w
 and with the truth, whether an ImageNet classifier's top-1 class on the output equals its class on
 the truth (:class:`exemplar.imagenet_agreement.ImageNetAgreement`, when one is given), and the
 seconds the method took (model loading excluded). ``summarize`` averages them per ``kind``.
+
+Several judges: ``agreement={"lite2": judge, "lite0": other}`` gives each row ``top1_lite2`` and
+``top1_lite0`` (tables: columns "top-1 lite2", "top-1 lite0"), and ``top1`` is the first judge's.
 """
 
 import csv
@@ -43,7 +46,7 @@ METRIC_COLUMNS = {
     "colourfulness": "colourf. out",
     "colourfulness_truth": "colourf. truth",
     "chroma": "chroma",
-    "top1": "top-1 agree",
+    "top1": "top-1 agree",  # replaced by one "top-1 NAME" column per judge where rows have top1_NAME
     "hist_ref": "hist∩ ref",
     "hist_truth": "hist∩ truth",
     "seconds": "s/pair",
@@ -149,10 +152,36 @@ def load_method(name, size=256, weights=None, follow_reference=False, vividness=
     return lambda grey, references, palette=None: colorizer.colorize(grey, references=references, palette=palette)
 
 
+def metric_columns(stats):
+    """{key: column title} for a row or summary dict: METRIC_COLUMNS, with one ``top1_NAME`` column
+    ("top-1 NAME") per judge in place of "top-1 agree" when the dict has judges' keys."""
+    judges = [key for key in stats if key.startswith("top1_")]
+    columns = {}
+    for key, title in METRIC_COLUMNS.items():
+        if key == "top1" and judges:
+            columns.update({judge: f"top-1 {judge[len('top1_'):]}" for judge in judges})
+        else:
+            columns[key] = title
+    return columns
+
+
+def _agreements(agreement, output, truth):
+    """{row key: 1.0 / 0.0 / NaN} from None, one judge, or {judge name: judge} (``top1`` = the first's)."""
+    if agreement is None:
+        return {"top1": float("nan")}
+    if not isinstance(agreement, dict):
+        return {"top1": agreement.agree(output, truth)}
+    if not agreement:
+        raise ExemplarError("agreement: an empty dict of judges")
+    scores = {f"top1_{name}": judge.agree(output, truth) for name, judge in agreement.items()}
+    return {"top1": next(iter(scores.values())), **scores}
+
+
 def evaluate_pair(method, pair, protocol="csv", agreement=None):
     """Run ``method`` on one pair -> (metrics dict, output (H, W, 3) float32 sRGB).
 
-    agreement: an ImageNetAgreement for the "top1" column (NaN without one).
+    agreement: an ImageNetAgreement for the "top1" column (NaN without one), or a dict
+    {judge name: ImageNetAgreement} for a ``top1_NAME`` column each (``top1`` then is the first's).
     """
     kind, _, palette_name = protocol.partition(":")
     if kind not in PROTOCOLS or (kind == "palette") != bool(palette_name):
@@ -192,7 +221,7 @@ def evaluate_pair(method, pair, protocol="csv", agreement=None):
         "colourfulness": metrics.colourfulness(output),
         "colourfulness_truth": metrics.colourfulness(truth),
         "chroma": metrics.mean_chroma(output),
-        "top1": agreement.agree(output, truth) if agreement is not None else float("nan"),
+        **_agreements(agreement, output, truth),
         "hist_ref": metrics.ab_histogram_intersection(output, reference) if reference is not None else float("nan"),
         "hist_truth": metrics.ab_histogram_intersection(output, truth),
         "seconds": seconds,
@@ -205,7 +234,7 @@ def evaluate(pairs, method, protocol="csv", limit=None, save_dir=None, on_pair=N
 
     ``limit`` keeps that many pairs spread evenly over the list; ``save_dir`` saves each output
     as ``<save_dir>/<kind>/<index>_<target stem>.png``; ``on_pair(i, n, row)`` reports progress;
-    ``agreement``: an ImageNetAgreement for the top-1 column.
+    ``agreement``: an ImageNetAgreement for the top-1 column, or {judge name: ImageNetAgreement}.
     """
     pairs = spread(pairs, limit)
     rows = []
@@ -234,23 +263,29 @@ def summarize(rows):
         groups.setdefault(row["kind"], []).append(row)
     if len(groups) > 1:
         groups["all"] = list(rows)
+    judges = dict.fromkeys(key for row in rows for key in row if key.startswith("top1_"))  # in row order
+    keys = list(METRIC_COLUMNS) + list(judges)
     return {
         kind: {"n": len(group), **{key: float(np.nanmean([r.get(key, np.nan) for r in group]))
                                    if any(np.isfinite(r.get(key, np.nan)) for r in group) else float("nan")
-                                   for key in METRIC_COLUMNS}}
+                                   for key in keys}}
         for kind, group in groups.items()
     }
 
 
 def summary_table(summary, label="kind", markdown=False):
-    """``{name: {"n", metrics...}}`` -> an aligned text table (or a markdown table) as a string."""
-    header = [label, "n", *METRIC_COLUMNS.values()]
+    """``{name: {"n", metrics...}}`` -> an aligned text table (or a markdown table) as a string.
+
+    With judges' ``top1_NAME`` keys in any entry, one "top-1 NAME" column each (NaN where an entry lacks it).
+    """
+    columns = metric_columns({key: None for stats in summary.values() for key in stats})
+    header = [label, "n", *columns.values()]
     lines = []
     for name, stats in summary.items():
         cells = [str(name), str(stats["n"])]
-        for key in METRIC_COLUMNS:
-            digits = 3 if key in ("ssim", "top1", "hist_ref", "hist_truth", "seconds") else 2
-            cells.append(f"{stats[key]:.{digits}f}")
+        for key in columns:
+            digits = 3 if key.startswith("top1") or key in ("ssim", "hist_ref", "hist_truth", "seconds") else 2
+            cells.append(f"{stats.get(key, float('nan')):.{digits}f}")
         lines.append(cells)
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]

@@ -269,3 +269,28 @@ def test_top1_column_comes_from_the_agreement_object(pairs_csv):
     grey = evaluation.evaluate(pairs, evaluation.load_method("grey"), protocol="self", agreement=Agreement())
     assert [r["top1"] for r in coloured] == [1.0] * 3 and [r["top1"] for r in grey] == [0.0] * 3
     assert evaluation.summarize(coloured)["all"]["top1"] == 1.0
+
+
+def test_two_judges_give_a_column_each(pairs_csv):
+    class Agreement:  # stands in for ImageNetAgreement: agrees when the output's chroma passes a threshold
+        def __init__(self, threshold):
+            self.threshold = threshold
+
+        def agree(self, output, truth):
+            return float(np.hypot(*np.moveaxis(rgb_to_lab(output)[..., 1:], -1, 0)).mean() > self.threshold)
+
+    pairs = evaluation.read_pairs(pairs_csv)
+    judges = {"lite2": Agreement(5.0), "lite0": Agreement(1e6)}  # the second never agrees
+    rows = evaluation.evaluate(pairs, mean_ab_standin, protocol="self", agreement=judges)
+    assert [(r["top1"], r["top1_lite2"], r["top1_lite0"]) for r in rows] == [(1.0, 1.0, 0.0)] * 3
+    summary = evaluation.summarize(rows)["all"]
+    assert (summary["top1"], summary["top1_lite2"], summary["top1_lite0"]) == (1.0, 1.0, 0.0)
+    header, _, line = evaluation.summary_table({"net / self": summary}).splitlines()
+    assert "top-1 lite2" in header and "top-1 lite0" in header and "top-1 agree" not in header
+    assert header.index("top-1 lite2") < header.index("top-1 lite0") < header.index("hist∩ ref")
+    assert "1.000" in line and "0.000" in line
+    single = evaluation.summarize(evaluation.evaluate(pairs[:1], mean_ab_standin, protocol="self",
+                                                      agreement=Agreement(5.0)))
+    assert "top-1 agree" in evaluation.summary_table(single)  # one unnamed judge: the old column
+    with pytest.raises(ExemplarError, match="judges"):
+        evaluation.evaluate(pairs[:1], mean_ab_standin, protocol="self", agreement={})
