@@ -10,7 +10,10 @@ Pairs, as data_prep.pairs makes them from images:
 - self (pair_kind 0): the reference is the target photo's MIRROR image (its own encoder pass),
   cropped at an independent offset, its ab rotated (hue) and scaled (saturation) a little. The
   jitter changes only ab: the reference's L, hence its features, stay exact.
-- same-class (1): another photo of the target's class, random crop and mirror.
+- same-class (1): another photo of the target's class (of its group for an unlabelled photo: another
+  face, another ImageNet object), random crop and mirror.
+Photos are drawn by group share when ``photo_probabilities`` is given (data_prep.group_sampling),
+else each pass is a permutation of the whole cache.
 Crops are whole stride-32 cells, so every feature level is cropped exactly (see FeatureCache.crop).
 """
 
@@ -37,7 +40,7 @@ class CachedPairs:
     """Make pairs from a FeatureCache. image_size / reference_size: crop sides in pixels (multiples of 32)."""
 
     def __init__(self, cache, image_size=128, reference_size=128, same_class_fraction=0.5, hue=0.02, saturation=0.1,
-                 jitter_share=1.0):
+                 jitter_share=1.0, photo_probabilities=None):
         for name, value in (("image_size", image_size), ("reference_size", reference_size)):
             if value % 32 or value > cache.size:
                 raise ValueError(f"{name}={value} must be a multiple of 32 and at most the cache's {cache.size}")
@@ -49,14 +52,18 @@ class CachedPairs:
         self.hue = hue
         self.saturation = saturation
         self.jitter_share = jitter_share  # share of self references whose colours are jittered
+        self.photo_probabilities = photo_probabilities  # (N,) or None: see batches
         labels = cache.labels
         self.by_class = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels) if c >= 0}
+        unlabelled = labels < 0
+        self.by_group = {int(g): np.flatnonzero(unlabelled & (cache.groups == g)) for g in np.unique(cache.groups)}
 
     def partner(self, index, rng):
-        """Index of the reference photo: another photo of the class (drawn), else ``index`` itself."""
+        """Index of the reference photo: another photo of the class, or of the group for an unlabelled
+        photo (drawn), else ``index`` itself."""
         label = int(self.cache.labels[index])
-        members = self.by_class.get(label)
-        if label < 0 or members is None or len(members) < 2 or rng.random() >= self.same_class_fraction:
+        members = self.by_class.get(label) if label >= 0 else self.by_group.get(int(self.cache.groups[index]))
+        if members is None or len(members) < 2 or rng.random() >= self.same_class_fraction:
             return index
         while True:
             other = int(members[rng.integers(len(members))])
@@ -93,11 +100,16 @@ class CachedPairs:
         return out
 
     def batches(self, batch_size, seed=0, training=True):
-        """Endless batches (training: a fresh permutation per pass; else input order, one pass)."""
+        """Endless batches (training: a fresh permutation per pass, or photos drawn by group share;
+        else input order, one pass)."""
         rng = np.random.default_rng(seed)
         count = len(self.cache)
         while True:
-            order = rng.permutation(count) if training else np.arange(count)
+            if training and self.photo_probabilities is not None:
+                # Drawn with replacement, a pass' worth at a time (each example: a group, then a photo).
+                order = rng.choice(count, size=count, p=self.photo_probabilities)
+            else:
+                order = rng.permutation(count) if training else np.arange(count)
             for start in range(0, count - batch_size + 1, batch_size):  # drop the remainder
                 examples = [self.example(int(i), rng, training) for i in order[start : start + batch_size]]
                 yield {key: np.stack([e[key] for e in examples]) for key in examples[0]}
@@ -106,7 +118,7 @@ class CachedPairs:
 
 
 def make_cached_dataset(cache, *, image_size, reference_size, batch_size, same_class_fraction=0.5, hue=0.02,
-                        saturation=0.1, jitter_share=1.0, training=True, seed=0):
+                        saturation=0.1, jitter_share=1.0, training=True, seed=0, photo_probabilities=None):
     """tf.data.Dataset of batches from a FeatureCache (see module docstring for the keys).
 
     Order: shuffle (a permutation per pass) -> repeat (endless when training) -> map (pairs) ->
@@ -115,7 +127,8 @@ def make_cached_dataset(cache, *, image_size, reference_size, batch_size, same_c
     """
     import tensorflow as tf
 
-    pairs = CachedPairs(cache, image_size, reference_size, same_class_fraction, hue, saturation, jitter_share)
+    pairs = CachedPairs(cache, image_size, reference_size, same_class_fraction, hue, saturation, jitter_share,
+                        photo_probabilities)
     first = pairs.example(0, np.random.default_rng(0), training=False)
     signature = {
         key: tf.TensorSpec((batch_size,) + np.shape(value), tf.as_dtype(np.asarray(value).dtype))
