@@ -15,7 +15,9 @@ import numpy as np
 
 from exemplar.errors import ExemplarError
 
-MODEL_ARGS = ("width", "num_classes", "hist_bins", "temperature", "top_k")
+MODEL_ARGS = ("width", "num_classes", "hist_bins", "temperature", "top_k", "encoder", "hints")
+# Arguments added after models were shipped, with the value those models were built with.
+OPTIONAL_ARGS = {"encoder": "lite0", "hints": False}
 
 
 def save_generator(head, folder, name="default", info=None):
@@ -42,7 +44,7 @@ def load_generator(folder, name="default"):
             raise ExemplarError(f"{path}: model file not found")
     try:
         meta = json.loads(meta_path.read_text())
-        args = {key: meta["model"][key] for key in MODEL_ARGS}
+        args = {key: meta["model"][key] if key in meta["model"] else OPTIONAL_ARGS[key] for key in MODEL_ARGS}
     except (ValueError, KeyError, TypeError) as error:
         raise ExemplarError(f"{meta_path}: not a model description of this version ({error})") from error
     head = ColorHead(**args)

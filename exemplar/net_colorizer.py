@@ -38,6 +38,14 @@ FOLLOW_CONFIDENCE = (0.3, 0.5)  # best-match cosine: gate floor 0 below, 1 above
 # on a pheasant's grass); measured on the 99 val/bsds photos: 22.46 -> 23.15 dB (grey 22.66),
 # colourfulness 36.6 -> 27.9 (truth 36.0), ImageNet agreement 0.505 -> 0.525 (grey 0.616).
 UNSURE_ENTROPY = (0.6, 0.85)
+# A hint's spot: cells within HINT_REACH (1/4 cells) of it whose L is near its cell's take its colour
+# outright (weight exp(-(dL / HINT_TOLERANCE)^2)). 2 cells each way is what the guided filter's
+# 3x3-of-3x3 averaging reaches, so the clicked point keeps the hint's exact colour.
+HINT_REACH = 2
+HINT_TOLERANCE = 6.0  # L units
+# Cosine of the encoder's matching features at which a cell counts as the same stuff as a hinted
+# cell (the confident-match gate floor is lifted there, so the hint can take over from the reference).
+HINT_SAME_STUFF = (0.6, 0.8)
 FINE_SIGMA = 0.05  # luminance tolerance of the 1/4 warp, L/50 units (2.5 L; 0.1 measured 0.1 dB lower)
 
 
@@ -50,7 +58,12 @@ class NetColorizer:
       the reference does not fit.
     vividness in [0, 1): 1 - the annealed-mean temperature. 0 gives the mean of the predicted
       colour distribution (safe, dull); towards 1 its most likely colour (vivid, may be patchy).
-    encoder: an EfficientNetLite0 with its classifier (include_top) to share.
+    encoder: the model's EfficientNet-Lite (``head.encoder``) with its classifier (include_top) to share.
+
+    Colour hints (``hints=`` of the predict methods): [(x, y, (a, b))], x and y fractions of the
+    width and height in [0, 1], ab in Lab units. Each goes to its 1/4 cell as the network's hint
+    input (the network spreads it over the region), the cell is set to the hint's colour, and the
+    confident-match floor on the gate is dropped: the learned gate, trained with hints, decides.
     """
 
     def __init__(self, weights=None, follow_reference=False, vividness=DEFAULT_VIVIDNESS, encoder=None):
@@ -61,9 +74,7 @@ class NetColorizer:
         folder = weights if weights is not None else files("exemplar") / "weights"
         self.head, self.info = load_generator(folder)
         if encoder is None:
-            from exemplar.encoder import EfficientNetLite0
-
-            encoder = EfficientNetLite0(weights="imagenet")
+            encoder = _imagenet_encoder(self.head.encoder)
         self.encoder = encoder
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
@@ -91,7 +102,7 @@ class NetColorizer:
 
     def _to_ab(self, inputs, temperature):
         """Head outputs decoded (exemplar.net.color_head.decode_ab) -> (h/4, w/4, 2) ab, the
-        reference's part warped at 1/4 and followed wherever the match is confident."""
+        reference's part warped at 1/4 and followed wherever the match is confident (unless hinted)."""
         from exemplar.net.color_head import decode_ab
         from exemplar.net.fine_warp import fine_warp
 
@@ -101,8 +112,11 @@ class NetColorizer:
         low, high = FOLLOW_CONFIDENCE
         confidence = tf.image.resize(confidence, tf.shape(reference_ab)[1:3], method="bilinear")  # (1, h/4, w/4, 1)
         floor = tf.clip_by_value((confidence - low) / (high - low), 0.0, 1.0) * inputs["reference_mask"][:, None, None]
-        return decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
-                         self._certainty(outputs, inputs))[0]
+        if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
+            floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
+        ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
+                       self._certainty(outputs, inputs))[0]
+        return ab
 
     def _certainty(self, outputs, inputs):
         """(1, h/4, w/4, 1): 1, or in automatic mode (no reference, no histogram) how sure the prior
@@ -142,29 +156,45 @@ class NetColorizer:
         inputs["hist_mask"] = np.full((1, 1), float(hist is not None))
         return {key: np.asarray(value, np.float32) for key, value in inputs.items()}
 
-    def _predict(self, target_l, reference_inputs, palette=None, temperature=None):
+    def _predict(self, target_l, reference_inputs, palette=None, temperature=None, hints=()):
         """Shared path of the three modes: (h, w) L -> (h, w, 2) ab at the working size.
 
         reference_inputs: from :meth:`_reference_inputs`; their masks tell the head which mode this is.
+        hints: [(x, y, (a, b))] as in the class docstring.
         """
         target = resize_to_stride(target_l, STRIDE)  # (h32, w32)
         quarter = (target.shape[1] // 4, target.shape[0] // 4)
         l4 = cv2.resize(target, quarter, interpolation=cv2.INTER_AREA)  # (h32/4, w32/4) L
         inputs = self._features(target, "target", ("s4", "s8", "s16", "s32"))
         inputs["target_l4"] = normalize_l(l4)[None, ..., None]
+        hint_ab4, hint_mask4, region = hint_maps(hints, l4)  # (h32/4, w32/4, 2) ab/110, (.., 1), (.., 1)
+        if self.head.hints:
+            inputs["hint_ab4"], inputs["hint_mask4"] = hint_ab4[None], hint_mask4[None]
+        elif hints:
+            from exemplar.errors import ExemplarError
+
+            raise ExemplarError("this model was trained without the colour hint input: hints need a newer model")
         inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()} | reference_inputs
         temperature = self.temperature if temperature is None else temperature
+        full_l = np.asarray(target_l, np.float32) / 100.0
+        hint_colour = region_colour(hint_ab4 * AB_SCALE, hint_mask4, region)  # (h32/4, w32/4, 2) ab
         if palette is None:
             ab4 = np.asarray(self._decode(inputs, np.float32(temperature)))  # (h32/4, w32/4, 2) ab
-        else:
-            from exemplar.palette_transport import assign_palette
+            ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
+            # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
+            return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
+        from exemplar.palette_transport import assign_palette
 
-            prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette
-            return assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature)
-        # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
-        return guided_upsample(l4 / 100.0, ab4, np.asarray(target_l, np.float32) / 100.0, radius=1, eps=1e-3)
+        prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette (and hints)
+        ab = assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature)
+        if not hints:
+            return ab
+        # The palette's colours, except around the hints: the user's colour there, along L's edges.
+        weight = np.clip(guided_upsample(l4 / 100.0, region, full_l, radius=1, eps=1e-3), 0.0, 1.0)  # (h, w, 1)
+        colour = guided_upsample(l4 / 100.0, region * hint_colour, full_l, radius=1, eps=1e-3)  # weight x hint ab
+        return (1.0 - weight) * ab + colour
 
-    def predict_ab(self, target_l, reference_labs, vividness=None):
+    def predict_ab(self, target_l, reference_labs, vividness=None, hints=()):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
 
         vividness: this call's, instead of the colorizer's (the same for the other modes)."""
@@ -178,17 +208,79 @@ class NetColorizer:
             reference = _side_by_side(reference_labs, side)
             inputs = self._reference_inputs(reference, soft_ab_histogram(reference[..., 1:], bins=self.hist_bins))
             self._last_reference = (key, inputs)
-        return self._predict(target_l, inputs, temperature=self._temperature(vividness))
+        return self._predict(target_l, inputs, temperature=self._temperature(vividness), hints=hints)
 
-    def predict_ab_palette(self, target_l, palette, vividness=None):
+    def predict_ab_palette(self, target_l, palette, vividness=None, hints=()):
         """A palette's histogram conditions the network's own colours (no reference image); each
         palette colour then goes where those find it plausible (exemplar.palette_transport)."""
         inputs = self._reference_inputs(None, palette.ab_histogram(bins=self.hist_bins))
-        return self._predict(target_l, inputs, palette, temperature=self._temperature(vividness))
+        return self._predict(target_l, inputs, palette, temperature=self._temperature(vividness), hints=hints)
 
-    def predict_ab_auto(self, target_l, vividness=None):
+    def predict_ab_auto(self, target_l, vividness=None, hints=()):
         """Automatic colorization: no reference, no palette; the network's own colours."""
-        return self._predict(target_l, self._reference_inputs(None, None), temperature=self._temperature(vividness))
+        return self._predict(target_l, self._reference_inputs(None, None), temperature=self._temperature(vividness),
+                             hints=hints)
+
+
+def hint_maps(hints, l4, reach=HINT_REACH, tolerance=HINT_TOLERANCE):
+    """Hints at 1/4 of the working size.
+
+    hints: [(x, y, (a, b))], x and y fractions of width and height, ab in Lab units; l4: (h4, w4) L.
+    Returns hint_ab (h4, w4, 2) ab/110, zero where no hint, and hint_mask (h4, w4, 1) in {0, 1}:
+    each hint in the cell holding its point (the network's input; a later hint in a cell wins);
+    and region (h4, w4, 1) in [0, 1]: how far each cell around a hint (``reach`` cells each way)
+    takes its colour outright, exp(-(dL / tolerance)^2) from the hinted cell's L, so the spot a user
+    clicked is their colour (through the guided filter's averaging too) and it stops at edges.
+    """
+    h4, w4 = l4.shape
+    hint_ab = np.zeros((h4, w4, 2), np.float32)
+    hint_mask = np.zeros((h4, w4, 1), np.float32)
+    region = np.zeros((h4, w4, 1), np.float32)
+    for x, y, ab in hints:
+        row, col = min(int(y * h4), h4 - 1), min(int(x * w4), w4 - 1)
+        hint_ab[row, col] = np.asarray(ab, np.float32) / AB_SCALE
+        hint_mask[row, col] = 1.0
+        rows = slice(max(row - reach, 0), row + reach + 1)
+        cols = slice(max(col - reach, 0), col + reach + 1)
+        near = np.exp(-(((l4[rows, cols] - l4[row, col]) / tolerance) ** 2))[..., None]
+        region[rows, cols] = np.maximum(region[rows, cols], near)
+    return hint_ab, hint_mask, region
+
+
+def hint_reach(target8, hint_mask4):
+    """(1, h/8, w/8, C) matching features, (1, h/4, w/4, 1) hint mask -> (1, h/4, w/4, 1) in [0, 1]:
+    how much each cell is the same stuff as a hinted cell (best cosine of the encoder's features,
+    ramped from HINT_SAME_STUFF[0] to [1]). A click on a coat reaches the whole coat, not the sky."""
+    features = tf.math.l2_normalize(target8[0], axis=-1)  # (h8, w8, C)
+    shape = tf.shape(features)
+    flat = tf.reshape(features, (-1, shape[-1]))  # (N, C)
+    hinted = tf.reshape(tf.nn.max_pool2d(hint_mask4, 2, 2, "VALID")[0, ..., 0] > 0, (-1,))  # (N,) at 1/8
+    keys = tf.boolean_mask(flat, hinted)  # (K, C), K = hinted cells
+    best = tf.reduce_max(tf.concat([tf.matmul(flat, keys, transpose_b=True), -tf.ones_like(flat[:, :1])], -1), -1)
+    low, high = HINT_SAME_STUFF
+    reach = tf.clip_by_value((tf.reshape(best, (1, shape[0], shape[1], 1)) - low) / (high - low), 0.0, 1.0)
+    return tf.image.resize(reach, tf.shape(hint_mask4)[1:3], method="bilinear")
+
+
+def region_colour(hint_ab, hint_mask, region):
+    """(h4, w4, 2) ab: each cell of a hint's region takes the colour of the nearest hinted cell."""
+    if not hint_mask.any():
+        return np.zeros_like(hint_ab)
+    rows, cols = np.nonzero(hint_mask[..., 0])
+    grid_r, grid_c = np.mgrid[0 : hint_ab.shape[0], 0 : hint_ab.shape[1]]
+    nearest = np.argmin((grid_r[..., None] - rows) ** 2 + (grid_c[..., None] - cols) ** 2, axis=-1)  # (h4, w4)
+    return hint_ab[rows[nearest], cols[nearest]] * (region > 0)
+
+
+def _imagenet_encoder(variant):
+    """The frozen ImageNet EfficientNet-Lite ``variant`` the model's head sits on (reference search shares it)."""
+    from exemplar.encoder import EfficientNetLite0
+
+    if variant == "lite0":
+        return EfficientNetLite0(weights="imagenet")
+    from exemplar.encoder import EfficientNetLite
+
+    return EfficientNetLite(variant=variant, weights="imagenet")
 
 
 def _side_by_side(labs, side):

@@ -5,6 +5,8 @@ encoded here by the frozen encoder: same numbers, slower):
   mode per example      reference (share 1 - palette - auto), palette, automatic: reference_mask,
                         hist_mask and the conditioning histogram (reference's, or a few top bins of
                         the target's own histogram standing in for a palette, or none)
+  hints                 a head with the hint input gets simulated clicks of the truth's colour on a
+                        share of the examples, in every mode (training.hint_simulation)
   head                  ColorHead -> prior logits, warped reference distribution, gate (B, h, w, .)
   probs                 color_head.mix: gate * reference + (1 - gate) * softmax(prior)  (B, h, w, Q)
   ab                    annealed mean of probs at ``train_temperature``, /110         (B, h, w, 2)
@@ -30,6 +32,7 @@ from exemplar.net.color_head import mix
 from exemplar.net.soft_ab_histogram import SoftAbHistogram
 from exemplar.net.soft_encoding import SoftEncoding
 from training import losses
+from training.hint_simulation import simulate_hints
 
 LOSS_NAMES = ("ce", "l1", "adv_g", "d", "hist", "cls", "tv", "gate", "total")
 WEIGHT_KEYS = ("ce", "l1", "adv", "hist", "cls", "tv")
@@ -44,10 +47,12 @@ class ColorizationGAN(keras.Model):
     encoder: the frozen EfficientNetLite0, needed only for batches of images (no cache).
     palette_share / auto_share: shares of examples trained as palette / automatic colorization.
     l1_all: smooth-L1 on every example (the regression ablation), not only self pairs.
+    hints: keyword arguments of training.hint_simulation.simulate_hints (share, p, max_count,
+    colourful), used when the head has the hint input.
     """
 
     def __init__(self, head, discriminator, class_weights, encoder=None, hist_bins=21, palette_share=0.2,
-                 auto_share=0.15, train_temperature=DEFAULT_TEMPERATURE, l1_all=False, **kwargs):
+                 auto_share=0.15, train_temperature=DEFAULT_TEMPERATURE, l1_all=False, hints=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = head  # the name the checkpoint callbacks save: what inference loads
         self.discriminator = discriminator
@@ -57,6 +62,8 @@ class ColorizationGAN(keras.Model):
         self.auto_share = auto_share
         self.train_temperature = train_temperature
         self.l1_all = l1_all
+        self.hints = dict(hints or {})
+        self.takes_hints = "hint_ab4" in head.input
         self.bins = AbBins()
         self.class_weights = tf.constant(class_weights, tf.float32)  # (Q,), a constant of the run
         self.histogram = SoftAbHistogram(bins=hist_bins, dtype="float32", name="histogram")
@@ -131,6 +138,12 @@ class ColorizationGAN(keras.Model):
             reference_mask=reference_mask[:, None],
             hist_mask=hist_mask[:, None],
         )
+        if self.takes_hints:
+            if training:
+                inputs["hint_ab4"], inputs["hint_mask4"] = simulate_hints(target_lab4[..., 1:], **self.hints)
+            else:  # evaluation and sample sheets: no hints, the common use
+                inputs["hint_ab4"] = tf.zeros_like(target_lab4[..., 1:])
+                inputs["hint_mask4"] = tf.zeros_like(target_lab4[..., :1])
         return inputs, reference_mask, hist_mask
 
     def call(self, batch, training=False):

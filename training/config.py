@@ -33,6 +33,13 @@ class DataConfig:
     image_size: int = 128  # target crop, pixels (square); multiple of 32 for the encoder strides
     reference_size: int = 128  # reference crop, pixels
     same_class_fraction: float = 0.5  # share of pairs whose reference is another photo of the class
+    # (of the group for unlabelled photos)
+    # Sampling by group (a feature cache's top-level folders): "group=share" entries. Each example
+    # draws its group by share, then a photo of it, so a small group is not drowned by a large one.
+    # Empty: photos in proportion to the groups' sizes. Named groups missing from the data are
+    # ignored; present groups left unnamed are not drawn (a warning lists them); when no named group
+    # is present (another photo folder), sampling falls back to proportional.
+    group_shares: tuple[str, ...] = ()
     # Self-augmented references (data_prep.pairs.self_reference):
     self_crop_min: float = 0.35  # smallest share of the photo's area kept by the reference crop
     self_hue: float = 0.02  # largest hue shift of the reference, fraction of the colour wheel
@@ -49,7 +56,9 @@ class ModelConfig:
     hist_bins: int = 21  # ab histogram is hist_bins x hist_bins over ab/110 in [-1, 1]
     temperature: float = 0.01  # correspondence softmax temperature
     top_k: int = 4  # reference matches kept per target position
-    encoder_weights: str | None = "imagenet"  # EfficientNet-Lite0 init: "imagenet" or None (random)
+    encoder: str = "lite0"  # the frozen ImageNet encoder: EfficientNet-Lite "lite0", "lite1" or "lite2"
+    encoder_weights: str | None = "imagenet"  # encoder init: "imagenet" or None (random)
+    hints: bool = True  # colour hints input (hint_ab4, hint_mask4; Zhang et al. 2017)
     classifier: bool = True  # class head + class loss when the data has class labels
     disc_width: int = 32  # discriminator channels of the first layer
     disc_layers: int = 2  # stride-2 layers of the discriminator (it sees 1/4-size Lab: 32 px for 128 px crops)
@@ -68,6 +77,13 @@ class LossConfig:
     palette_share: float = 0.2  # share of examples trained as palette colorization (histogram only)
     auto_share: float = 0.15  # share trained as automatic colorization (no reference, no histogram)
     train_temperature: float = 0.38  # annealed-mean temperature of the ab that l1/hist/tv/adv see
+    # Simulated colour hints (model.hints), in every mode: the share of examples that get any, their
+    # count (1 + a geometric draw of success probability hint_p, at most hint_max), and the share of
+    # positions drawn where the truth is colourful (the rest uniformly). Half the hints are 3x3 cells.
+    hint_share: float = 0.3
+    hint_p: float = 0.125
+    hint_max: int = 24
+    hint_colourful: float = 0.5
     # Ablation (issue 10): smooth-L1 on every example, not only self pairs. With ce=0 and
     # train_temperature=1 the head is a plain regression of ab (the mean of its distribution).
     l1_all: bool = False
@@ -124,12 +140,22 @@ def tiny():
     )
 
 
+# The shipped model's groups (../shared/data/train, see its README): people and faces first (old
+# photos are mostly portraits and family scenes), then what fills their backgrounds and lives.
+# Small groups (bsds 197, cars 210 photos) get small shares: at 680,000 pairs a share of 0.05 is
+# already 170 draws of each bsds photo (crops and mirrors differ).
+WORLD_SHARES = (
+    "people=0.14", "faces=0.12", "scenes=0.12", "objects=0.10", "animals=0.09", "food=0.07", "rooms=0.07",
+    "houses=0.07", "vehicles=0.05", "flowers=0.05", "clothing=0.05", "bsds=0.05", "cars=0.02",
+)
+
+
 def cpu():
     """The default model's recipe on a 2-core machine: 128 px crops of a 160 px feature cache
-    (data.cache_dir), frozen ImageNet encoder, batch 16; 40 x 500 steps = 320,000 pairs."""
+    (data.cache_dir), frozen ImageNet encoder, batch 16, groups drawn by WORLD_SHARES."""
     return ExperimentConfig(
         preset="cpu",
-        data=DataConfig(image_size=128, reference_size=128),
+        data=DataConfig(image_size=128, reference_size=128, group_shares=WORLD_SHARES),
         model=ModelConfig(width=32, encoder_weights="imagenet", disc_width=32),
         optim=OptimConfig(lr=3e-4, d_lr=2e-4),
         train=TrainConfig(epochs=40, steps_per_epoch=500, batch_size=16, backup_every=100),
@@ -232,6 +258,20 @@ def check(config):
     shares = (config.loss.palette_share, config.loss.auto_share)
     if min(shares) < 0.0 or sum(shares) > 1.0:
         problems.append("loss.palette_share and loss.auto_share must be >= 0 and add up to at most 1")
+    if not 0.0 <= config.loss.hint_share <= 1.0 or not 0.0 < config.loss.hint_p <= 1.0:
+        problems.append("loss.hint_share must be in [0, 1] and loss.hint_p in (0, 1]")
+    if config.loss.hint_max < 1 or not 0.0 <= config.loss.hint_colourful <= 1.0:
+        problems.append("loss.hint_max must be at least 1 and loss.hint_colourful in [0, 1]")
+    if config.model.encoder not in ("lite0", "lite1", "lite2"):
+        problems.append("model.encoder must be lite0, lite1 or lite2")
+    for entry in config.data.group_shares:
+        name, sep, share = entry.partition("=")
+        try:
+            ok = sep and name.strip() and float(share) >= 0.0
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.append(f"data.group_shares entry {entry!r} must be group=share with a share >= 0")
     if config.loss.train_temperature <= 0.0:
         problems.append("loss.train_temperature must be > 0")
     if not 0.0 <= config.data.same_class_fraction <= 1.0:

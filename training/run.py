@@ -60,7 +60,6 @@ def build_model(config, num_classes=0, class_weights=None):
     import numpy as np
 
     from exemplar.ab_bins import AbBins
-    from exemplar.encoder import EfficientNetLite0
     from exemplar.net.color_head import ColorHead
     from exemplar.net.patch_discriminator import PatchDiscriminator
     from training.colorization_gan import ColorizationGAN
@@ -72,19 +71,33 @@ def build_model(config, num_classes=0, class_weights=None):
         hist_bins=model.hist_bins,
         temperature=model.temperature,
         top_k=model.top_k,
+        encoder=model.encoder,
+        hints=model.hints,
         name="generator",
     )
     discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
     encoder = None
     if not config.data.cache_dir:
-        encoder = EfficientNetLite0(include_top=False, weights=model.encoder_weights)
+        encoder = build_encoder(model.encoder, weights=model.encoder_weights)
         encoder.trainable = False
     if class_weights is None:
         class_weights = np.ones(AbBins().count, np.float32)
     loss = config.loss
+    hints = dict(share=loss.hint_share, p=loss.hint_p, max_count=loss.hint_max, colourful=loss.hint_colourful)
     return ColorizationGAN(head, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
-                              palette_share=loss.palette_share, auto_share=loss.auto_share,
-                              train_temperature=loss.train_temperature, l1_all=loss.l1_all)
+                           palette_share=loss.palette_share, auto_share=loss.auto_share,
+                           train_temperature=loss.train_temperature, l1_all=loss.l1_all, hints=hints)
+
+
+def build_encoder(variant, weights="imagenet"):
+    """The frozen EfficientNet-Lite feature pyramid (no classifier) of ``variant``."""
+    from exemplar.encoder import EfficientNetLite0
+
+    if variant == "lite0":
+        return EfficientNetLite0(include_top=False, weights=weights)
+    from exemplar.encoder import EfficientNetLite
+
+    return EfficientNetLite(variant=variant, include_top=False, weights=weights)
 
 
 def compile_model(model, config):
@@ -123,6 +136,9 @@ def load_data(config, seed, sample_count=0, report_path=None):
 
     data = config.data
     classes = list(data.classes) or None
+    if data.group_shares:
+        print("note: data.group_shares applies to a feature cache (--cache); these photos are drawn in "
+              "proportion to the groups' sizes", flush=True)
     if data.source in ("folder", "shards") and not data.data_dir:
         raise ExemplarError(f"no training data: give --data DIR (data.data_dir) for data.source={data.source}")
     if data.source == "folder":
@@ -176,8 +192,16 @@ def load_cached_data(config, seed):
     from data_prep.cached_pairs import make_cached_dataset
     from data_prep.feature_cache import FeatureCache
 
+    from data_prep.group_sampling import photo_probabilities
+
     data = config.data
     cache = FeatureCache(data.cache_dir)
+    cached_with = getattr(cache, "encoder", "lite0")
+    if cached_with != config.model.encoder:
+        raise ExemplarError(f"{data.cache_dir}: cached with the {cached_with} encoder, but model.encoder is "
+                            f"{config.model.encoder} (build a cache with --encoder {config.model.encoder})")
+    probabilities = photo_probabilities(cache.groups, cache.group_names, data.group_shares,
+                                        warn=lambda text: print(f"note: {text}", flush=True))
     dataset = make_cached_dataset(
         cache,
         image_size=data.image_size,
@@ -188,6 +212,7 @@ def load_cached_data(config, seed):
         saturation=data.self_saturation,
         jitter_share=data.self_jitter_share,
         seed=seed,
+        photo_probabilities=probabilities,
     )
     return dataset, cache
 

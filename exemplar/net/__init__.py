@@ -3,6 +3,7 @@
 from exemplar.net.color_distribution import ColorDistribution
 from exemplar.net.color_head import ColorHead, Correspondence
 from exemplar.net.gated_fusion import GatedFusion
+from exemplar.net.hint_pool import HintPool
 from exemplar.net.patch_discriminator import PatchDiscriminator
 from exemplar.net.residual_block import ResidualBlock
 from exemplar.net.soft_ab_histogram import SoftAbHistogram
@@ -14,6 +15,7 @@ __all__ = [
     "ColorHead",
     "Correspondence",
     "GatedFusion",
+    "HintPool",
     "PatchDiscriminator",
     "ResidualBlock",
     "SoftAbHistogram",

@@ -23,6 +23,13 @@ expensive product of the network, and with fixed features it needs no backward p
 parts (gate, prior, fusion) decide what to do with the match, which is where ``match`` fails.
 Why 1/4: the colour of a 4x4 block at the working size, brought to full size by the colorizer's
 guided filter along the photo's own edges (Zhang et al. also predict at 1/4).
+
+Colour hints (``hints=True``; Zhang et al. 2017, user-guided colorization): a user's points as
+``hint_ab4`` (B, H/4, W/4, 2) ab/110, zero where no hint, and ``hint_mask4`` (B, H/4, W/4, 1) in
+{0, 1}. The pair is summarised at 1/8, 1/16 and 1/32 (``HintPool``) and enters the decoder at every level
+(the bottleneck and each stage's skips), so a point can colour a whole region: the coarse levels
+carry it far, the fine ones stop it at the edges the encoder features see. Without any hint the
+maps are zero and the network is the one without the input (same graph, constant bias).
 """
 
 import keras
@@ -31,11 +38,21 @@ from exemplar.ab_bins import AbBins
 from exemplar.correspondence import cosine_attention
 from exemplar.net.color_distribution import ColorDistribution
 from exemplar.net.gated_fusion import GatedFusion
+from exemplar.net.hint_pool import HintPool
 from exemplar.net.residual_block import ResidualBlock
 from exemplar.net.soft_encoding import SoftEncoding
 from exemplar.net.upsample import Upsample
 
 FEATURE_CHANNELS = {"s4": 24, "s8": 40, "s16": 112, "s32": 320}  # EfficientNet-Lite0 strides 4..32
+
+
+def encoder_channels(encoder):
+    """{"s4": C4, "s8": C8, "s16": C16, "s32": C32} of the frozen encoder the head sits on."""
+    if encoder == "lite0":
+        return dict(FEATURE_CHANNELS)
+    from exemplar.encoder import feature_channels
+
+    return feature_channels(encoder)
 
 
 @keras.saving.register_keras_serializable(package="exemplar")
@@ -99,22 +116,34 @@ class ColorHead(keras.Model):
     ``reference_lab4`` (B, Hr/4, Wr/4, 3) [L/50 - 1, a/110, b/110]; ``reference_hist`` (B, hist_bins**2)
     summing to 1 (reference or palette); ``reference_mask`` (B, 1) 1 = reference image given;
     ``hist_mask`` (B, 1) 1 = histogram given (reference or palette), 0 = automatic.
+    With ``hints``: also ``hint_ab4`` (B, H/4, W/4, 2) ab/110 and ``hint_mask4`` (B, H/4, W/4, 1).
     Outputs (dict): ``prior_logits`` (B, H/4, W/4, Q), ``reference_probs`` (B, H/4, W/4, Q),
     ``gate`` (B, H/4, W/4, 1) in [0, 1], and ``class_logits`` (B, num_classes) if num_classes.
+    encoder: which frozen EfficientNet-Lite the features come from ("lite0", "lite1", "lite2"):
+    it sets the feature channels.
     """
 
-    def __init__(self, width=32, num_classes=0, hist_bins=21, temperature=0.01, top_k=4, **kwargs):
+    def __init__(self, width=32, num_classes=0, hist_bins=21, temperature=0.01, top_k=4, encoder="lite0",
+                 hints=False, **kwargs):
         bins = AbBins()
         q = bins.count
-        inputs = {f"target_{s}": keras.Input((None, None, c), name=f"target_{s}") for s, c in FEATURE_CHANNELS.items()}
+        channels = encoder_channels(encoder)
+        inputs = {f"target_{s}": keras.Input((None, None, c), name=f"target_{s}") for s, c in channels.items()}
         inputs["target_l4"] = keras.Input((None, None, 1), name="target_l4")
         for s in ("s8", "s16", "s32"):
-            inputs[f"reference_{s}"] = keras.Input((None, None, FEATURE_CHANNELS[s]), name=f"reference_{s}")
+            inputs[f"reference_{s}"] = keras.Input((None, None, channels[s]), name=f"reference_{s}")
         inputs["reference_lab4"] = keras.Input((None, None, 3), name="reference_lab4")
         inputs["reference_hist"] = keras.Input((hist_bins * hist_bins,), name="reference_hist")
         inputs["reference_mask"] = keras.Input((1,), name="reference_mask")
         inputs["hist_mask"] = keras.Input((1,), name="hist_mask")
         ref_mask, hist_mask = inputs["reference_mask"], inputs["hist_mask"]
+        hint_levels = {4: [], 8: [], 16: [], 32: []}  # extra decoder skips per stride (none without hints)
+        if hints:
+            inputs["hint_ab4"] = keras.Input((None, None, 2), name="hint_ab4")
+            inputs["hint_mask4"] = keras.Input((None, None, 1), name="hint_mask4")
+            for stride in (4, 8, 16, 32):  # (B, H/stride, W/stride, 3): [mean hinted ab, any hint]
+                pool = HintPool(stride // 4, name=f"hint{stride}")
+                hint_levels[stride] = [pool(inputs["hint_ab4"], inputs["hint_mask4"])]
 
         # Reference colour as distributions: soft-encoded at 1/4, averaged to 1/8 (keeps both
         # colours of a cell on an edge, where averaging ab would give their grey mix).
@@ -140,12 +169,14 @@ class ColorHead(keras.Model):
         glob32 = keras.layers.Reshape((1, 1, 2 * width), name="global_at_32")(
             keras.layers.Dense(2 * width, name="global_project")(glob)
         )
-        x = ResidualBlock(name="bottleneck_block")(keras.layers.Add(name="bottleneck_global")([x, glob32]))
+        parts = [x, glob32] + [keras.layers.Conv2D(2 * width, 1, name="hint_skip32")(h) for h in hint_levels[32]]
+        x = ResidualBlock(name="bottleneck_block")(keras.layers.Add(name="bottleneck_global")(parts))
         bottleneck = x  # (B, H/32, W/32, 2w)
-        x = _up_stage(x, [inputs["target_s16"]], 2 * width, "dec16")  # (B, H/16, W/16, 2w)
-        x = _up_stage(x, [inputs["target_s8"], fused8], 2 * width, "dec8")  # (B, H/8, W/8, 2w)
+        x = _up_stage(x, [inputs["target_s16"]] + hint_levels[16], 2 * width, "dec16")  # (B, H/16, W/16, 2w)
+        x = _up_stage(x, [inputs["target_s8"], fused8] + hint_levels[8], 2 * width, "dec8")  # (B, H/8, W/8, 2w)
         fused4 = Upsample(2, name="fused4")(fused8)
-        x = _up_stage(x, [inputs["target_s4"], inputs["target_l4"], fused4], width, "dec4")  # (B, H/4, W/4, w)
+        skips4 = [inputs["target_s4"], inputs["target_l4"], fused4] + hint_levels[4]
+        x = _up_stage(x, skips4, width, "dec4")  # (B, H/4, W/4, w)
 
         features = keras.layers.ReLU(name="head_relu")(keras.layers.GroupNormalization(8, name="head_norm")(x))
         outputs = {"prior_logits": keras.layers.Conv2D(q, 1, name="prior_logits")(features)}  # (B, H/4, W/4, Q)
@@ -165,6 +196,8 @@ class ColorHead(keras.Model):
         self.hist_bins = hist_bins
         self.temperature = temperature
         self.top_k = top_k
+        self.encoder = encoder
+        self.hints = hints
 
     def get_config(self):
         return {
@@ -175,6 +208,8 @@ class ColorHead(keras.Model):
             "hist_bins": self.hist_bins,
             "temperature": self.temperature,
             "top_k": self.top_k,
+            "encoder": self.encoder,
+            "hints": self.hints,
         }
 
     @classmethod

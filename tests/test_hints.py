@@ -1,0 +1,182 @@
+"""Colour hints: the network's hint input (HintPool, ColorHead(hints=True)), the simulated hints
+training sees, and the net method honouring them (tiny untrained models, random encoders)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from exemplar.generator_weights import load_generator, save_generator
+from exemplar.net.color_head import FEATURE_CHANNELS, ColorHead
+from exemplar.net.hint_pool import HintPool
+from exemplar.net_colorizer import NetColorizer, hint_maps, region_colour
+from training.hint_simulation import simulate_hints
+
+
+HIST_BINS = 5
+
+
+def head_inputs(height, width, ref_height, ref_width, batch=1, seed=0):
+    """Random ColorHead inputs (reference mode) for a (height, width) target."""
+    rng = np.random.default_rng(seed)
+    inputs = {f"target_{s}": rng.normal(size=(batch, height // int(s[1:]), width // int(s[1:]), c))
+              for s, c in FEATURE_CHANNELS.items()}
+    inputs.update({f"reference_{s}": rng.normal(size=(batch, ref_height // int(s[1:]), ref_width // int(s[1:]), c))
+                   for s, c in FEATURE_CHANNELS.items() if s != "s4"})
+    inputs["target_l4"] = rng.uniform(-1, 1, (batch, height // 4, width // 4, 1))
+    inputs["reference_lab4"] = rng.uniform(-0.5, 0.5, (batch, ref_height // 4, ref_width // 4, 3))
+    inputs["reference_hist"] = np.full((batch, HIST_BINS**2), 1.0 / HIST_BINS**2)
+    inputs["reference_mask"] = np.ones((batch, 1))
+    inputs["hist_mask"] = np.ones((batch, 1))
+    return {key: value.astype(np.float32) for key, value in inputs.items()}
+
+
+def test_hint_pool_gives_the_mean_of_hinted_cells_at_full_strength():
+    ab = np.zeros((1, 8, 8, 2), np.float32)
+    mask = np.zeros((1, 8, 8, 1), np.float32)
+    ab[0, 1, 1], mask[0, 1, 1] = (0.5, -0.25), 1.0  # two hints in the top-left 4x4 block
+    ab[0, 2, 3], mask[0, 2, 3] = (0.1, 0.25), 1.0
+    out = np.asarray(HintPool(4)(ab, mask))  # (1, 2, 2, 3)
+    np.testing.assert_allclose(out[0, 0, 0], [0.3, 0.0, 1.0], atol=1e-6)  # their mean, flag 1
+    np.testing.assert_array_equal(out[0, 1, 1], [0.0, 0.0, 0.0])  # no hint: all zero
+    np.testing.assert_array_equal(np.asarray(HintPool(1)(ab, mask))[..., 2:], mask)
+    assert HintPool.from_config(HintPool(4).get_config()).factor == 4
+
+
+@pytest.fixture(scope="module")
+def hinted_head():
+    keras.utils.set_random_seed(0)
+    return ColorHead(width=8, num_classes=3, hist_bins=HIST_BINS, hints=True)
+
+
+def _with_hints(inputs, ab4=None, mask4=None):
+    batch, height, width = inputs["target_l4"].shape[:3]
+    out = dict(inputs)
+    out["hint_ab4"] = np.zeros((batch, height, width, 2), np.float32) if ab4 is None else ab4
+    out["hint_mask4"] = np.zeros((batch, height, width, 1), np.float32) if mask4 is None else mask4
+    return out
+
+
+def test_hints_reach_the_prior_far_from_the_click(hinted_head):
+    inputs = _with_hints(head_inputs(64, 64, 32, 32, batch=1))
+    plain = np.asarray(hinted_head(inputs)["prior_logits"])
+    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
+    ab4[0, 2, 2], mask4[0, 2, 2] = (0.6, 0.4), 1.0
+    hinted = np.asarray(hinted_head(_with_hints(inputs, ab4, mask4))["prior_logits"])
+    change = np.abs(hinted - plain).max(-1)[0]  # (16, 16)
+    assert change[2, 2] > 1e-4 and change[12:, 12:].max() > 1e-5  # through the 1/32 level: the far corner too
+
+
+def test_hinted_head_round_trips_and_loads_old_model_files(hinted_head, tmp_path):
+    config = hinted_head.get_config()
+    assert config["hints"] is True and config["encoder"] == "lite0"
+    assert set(hinted_head.input) >= {"hint_ab4", "hint_mask4"}
+    save_generator(hinted_head, tmp_path)
+    loaded, _ = load_generator(tmp_path)
+    inputs = _with_hints(head_inputs(32, 32, 32, 32, batch=1, seed=4))
+    np.testing.assert_array_equal(np.asarray(loaded(inputs)["prior_logits"]),
+                                  np.asarray(hinted_head(inputs)["prior_logits"]))
+
+
+def test_model_args_default_for_files_without_hints(tmp_path):
+    keras.utils.set_random_seed(1)
+    old = ColorHead(width=8, hist_bins=HIST_BINS)
+    save_generator(old, tmp_path)
+    text = (tmp_path / "default.json").read_text()
+    text = text.replace(',\n    "encoder": "lite0"', "").replace(',\n    "hints": false', "")
+    assert "hints" not in text and "encoder" not in text
+    (tmp_path / "default.json").write_text(text)
+    loaded, _ = load_generator(tmp_path)
+    assert loaded.hints is False and loaded.encoder == "lite0" and "hint_ab4" not in loaded.input
+
+
+def test_simulated_hints_hold_the_truths_colour_on_a_share_of_examples():
+    tf.random.set_seed(0)
+    truth = tf.random.uniform((400, 16, 16, 2), -0.4, 0.4)
+    hint_ab, mask = simulate_hints(truth, share=0.3, p=0.25, max_count=6, colourful=0.5)
+    hint_ab, mask = hint_ab.numpy(), mask.numpy()
+    cells = mask.sum(axis=(1, 2, 3))
+    assert 0.22 < np.mean(cells > 0) < 0.38  # about `share` of the examples get hints
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(hint_ab[mask[..., 0] == 0], 0.0)  # no colour where no hint
+    assert cells.max() <= 6 * 9  # at most max_count points of at most 3x3 cells
+    # Each hinted cell holds the truth there (single cells) or its 3x3 mean (patches).
+    mean3 = tf.nn.avg_pool2d(truth, 3, 1, "SAME").numpy()
+    hinted = mask[..., 0] > 0
+    close_to_cell = np.abs(hint_ab - truth.numpy()).max(-1) < 1e-6
+    close_to_mean = np.abs(hint_ab - mean3).max(-1) < 1e-6
+    assert np.all((close_to_cell | close_to_mean)[hinted])
+    none_hinted, _ = simulate_hints(truth, share=0.0)
+    assert float(tf.reduce_max(tf.abs(none_hinted))) == 0.0
+
+
+def test_colourful_positions_are_preferred():
+    tf.random.set_seed(1)
+    truth = np.zeros((200, 16, 16, 2), np.float32)
+    truth[:, :, 8:] = 0.5  # the right half is colourful, the left grey
+    _, mask = simulate_hints(tf.constant(truth), share=1.0, p=0.5, max_count=4, colourful=1.0)
+    right, left = mask.numpy()[:, :, 9:].sum(), mask.numpy()[:, :, :7].sum()
+    assert right > 10 * max(left, 1.0)
+
+
+def test_hint_maps_put_each_hint_in_its_cell_and_its_region_stops_at_edges():
+    l4 = np.full((4, 8), 40.0, np.float32)
+    l4[:, 6:] = 90.0  # an edge between columns 5 and 6
+    hints = [(0.0, 0.0, (22.0, -11.0)), (0.99, 0.5, (0.0, 55.0))]
+    ab, mask, region = hint_maps(hints, l4)
+    assert mask.sum() == 2 and mask[0, 0, 0] == 1 and mask[2, 7, 0] == 1
+    np.testing.assert_allclose(ab[0, 0], [0.2, -0.1], atol=1e-6)
+    np.testing.assert_allclose(ab[2, 7], [0.0, 0.5], atol=1e-6)
+    assert region[0, 0, 0] == 1 and region[2, 2, 0] == 1  # same L, within 2 cells: the hint's spot
+    assert region[0, 3, 0] == 0  # beyond the reach
+    assert region[2, 6, 0] == 1 and region[2, 5, 0] < 1e-6  # the second hint's spot ends at the edge
+    colour = region_colour(ab * 110.0, mask, region)
+    np.testing.assert_allclose(colour[1, 1], [22.0, -11.0], atol=1e-4)
+    np.testing.assert_allclose(colour[3, 6], [0.0, 55.0], atol=1e-4)
+
+
+def _two_regions(height=64, width=64):
+    """(H, W) L: a dark left half and a bright right half, a strong vertical edge between."""
+    l = np.full((height, width), 30.0, np.float32)
+    l[:, width // 2 :] = 75.0
+    return l
+
+
+@pytest.fixture(scope="module")
+def hinted_net(tmp_path_factory):
+    keras.utils.set_random_seed(2)
+    folder = tmp_path_factory.mktemp("hinted_model")
+    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
+    from exemplar.encoder import EfficientNetLite0
+
+    return NetColorizer(folder, encoder=EfficientNetLite0(include_top=False, weights=None))
+
+
+@pytest.mark.parametrize("mode", ["auto", "reference", "palette"])
+def test_a_hint_is_honoured_at_its_point_and_stops_at_the_edge(hinted_net, mode):
+    from exemplar.palette import parse_palette
+
+    l = _two_regions()
+    hint = (0.25, 0.5, (45.0, 35.0))  # the middle of the dark half
+    reference = np.dstack([l, np.full_like(l, -20.0), np.full_like(l, -30.0)])
+    run = {
+        "auto": lambda **kw: hinted_net.predict_ab_auto(l, **kw),
+        "reference": lambda **kw: hinted_net.predict_ab(l, [reference], **kw),
+        "palette": lambda **kw: hinted_net.predict_ab_palette(l, parse_palette("#3060c0,#d0a040"), **kw),
+    }[mode]
+    plain, hinted = run(), run(hints=[hint])
+    assert hinted.shape == plain.shape == (64, 64, 2)
+    np.testing.assert_allclose(hinted[32, 16], hint[2], atol=10.0)  # within 10 of the hint at its point
+    # The other region (right of the edge, away from it) keeps its colour. With a reference, this
+    # untrained network's gate moves a little where its random features resemble the hinted spot.
+    np.testing.assert_allclose(hinted[:, 44:], plain[:, 44:], atol=10.0 if mode == "reference" else 3.0)
+
+
+def test_hints_on_a_model_without_the_input_are_refused(tmp_path):
+    from exemplar.encoder import EfficientNetLite0
+    from exemplar.errors import ExemplarError
+
+    save_generator(ColorHead(width=8, hist_bins=11), tmp_path)
+    net = NetColorizer(tmp_path, encoder=EfficientNetLite0(include_top=False, weights=None))
+    with pytest.raises(ExemplarError, match="without the colour hint input"):
+        net.predict_ab_auto(_two_regions(), hints=[(0.5, 0.5, (10.0, 10.0))])
