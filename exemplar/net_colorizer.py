@@ -74,7 +74,9 @@ class NetColorizer:
         folder = weights if weights is not None else files("exemplar") / "weights"
         self.head, self.info = load_generator(folder)
         if encoder is None:
-            encoder = _imagenet_encoder(self.head.encoder)
+            from exemplar.encoder import build_encoder
+
+            encoder = build_encoder(self.head.encoder)  # the frozen ImageNet encoder the head sits on
         self.encoder = encoder
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
@@ -270,17 +272,6 @@ def region_colour(hint_ab, hint_mask, region):
     grid_r, grid_c = np.mgrid[0 : hint_ab.shape[0], 0 : hint_ab.shape[1]]
     nearest = np.argmin((grid_r[..., None] - rows) ** 2 + (grid_c[..., None] - cols) ** 2, axis=-1)  # (h4, w4)
     return hint_ab[rows[nearest], cols[nearest]] * (region > 0)
-
-
-def _imagenet_encoder(variant):
-    """The frozen ImageNet EfficientNet-Lite ``variant`` the model's head sits on (reference search shares it)."""
-    from exemplar.encoder import EfficientNetLite0
-
-    if variant == "lite0":
-        return EfficientNetLite0(weights="imagenet")
-    from exemplar.encoder import EfficientNetLite
-
-    return EfficientNetLite(variant=variant, weights="imagenet")
 
 
 def _side_by_side(labs, side):

@@ -78,6 +78,8 @@ def build_model(config, num_classes=0, class_weights=None):
     discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
     encoder = None
     if not config.data.cache_dir:
+        from exemplar.encoder import build_encoder
+
         encoder = build_encoder(model.encoder, weights=model.encoder_weights)
         encoder.trainable = False
     if class_weights is None:
@@ -87,17 +89,6 @@ def build_model(config, num_classes=0, class_weights=None):
     return ColorizationGAN(head, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
                            palette_share=loss.palette_share, auto_share=loss.auto_share,
                            train_temperature=loss.train_temperature, l1_all=loss.l1_all, hints=hints)
-
-
-def build_encoder(variant, weights="imagenet"):
-    """The frozen EfficientNet-Lite feature pyramid (no classifier) of ``variant``."""
-    from exemplar.encoder import EfficientNetLite0
-
-    if variant == "lite0":
-        return EfficientNetLite0(include_top=False, weights=weights)
-    from exemplar.encoder import EfficientNetLite
-
-    return EfficientNetLite(variant=variant, include_top=False, weights=weights)
 
 
 def compile_model(model, config):
@@ -196,9 +187,8 @@ def load_cached_data(config, seed):
 
     data = config.data
     cache = FeatureCache(data.cache_dir)
-    cached_with = getattr(cache, "encoder", "lite0")
-    if cached_with != config.model.encoder:
-        raise ExemplarError(f"{data.cache_dir}: cached with the {cached_with} encoder, but model.encoder is "
+    if cache.encoder != config.model.encoder:
+        raise ExemplarError(f"{data.cache_dir}: cached with the {cache.encoder} encoder, but model.encoder is "
                             f"{config.model.encoder} (build a cache with --encoder {config.model.encoder})")
     probabilities = photo_probabilities(cache.groups, cache.group_names, data.group_shares,
                                         warn=lambda text: print(f"note: {text}", flush=True))

@@ -36,6 +36,7 @@ import keras
 
 from exemplar.ab_bins import AbBins
 from exemplar.correspondence import cosine_attention
+from exemplar.encoder import feature_channels
 from exemplar.net.color_distribution import ColorDistribution
 from exemplar.net.gated_fusion import GatedFusion
 from exemplar.net.hint_pool import HintPool
@@ -44,15 +45,6 @@ from exemplar.net.soft_encoding import SoftEncoding
 from exemplar.net.upsample import Upsample
 
 FEATURE_CHANNELS = {"s4": 24, "s8": 40, "s16": 112, "s32": 320}  # EfficientNet-Lite0 strides 4..32
-
-
-def encoder_channels(encoder):
-    """{"s4": C4, "s8": C8, "s16": C16, "s32": C32} of the frozen encoder the head sits on."""
-    if encoder == "lite0":
-        return dict(FEATURE_CHANNELS)
-    from exemplar.encoder import feature_channels
-
-    return feature_channels(encoder)
 
 
 @keras.saving.register_keras_serializable(package="exemplar")
@@ -127,7 +119,7 @@ class ColorHead(keras.Model):
                  hints=False, **kwargs):
         bins = AbBins()
         q = bins.count
-        channels = encoder_channels(encoder)
+        channels = feature_channels(encoder)
         inputs = {f"target_{s}": keras.Input((None, None, c), name=f"target_{s}") for s, c in channels.items()}
         inputs["target_l4"] = keras.Input((None, None, 1), name="target_l4")
         for s in ("s8", "s16", "s32"):
