@@ -234,7 +234,7 @@ def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced(
     come out only with frame 4 and change gradually from one keyframe's colour to the next (no jump
     at the keyframe); frame 4 keeps ``keep`` of the colour carried to it, but new content entering at
     the right edge (colour guessed from its neighbours) takes the colorizer's colour outright."""
-    from exemplar.video.flow_propagation import FlowPropagator
+    from exemplar.video.flow_propagation import FlowPropagator, apply_model
 
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.uniform(0, 100, (64, 160)).astype(np.float32), (0, 0), 2.0)
@@ -259,7 +259,10 @@ def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced(
     for t in (1, 2, 3):  # a quarter of the way more towards the next keyframe's colour each frame
         np.testing.assert_allclose(frames[t][16:48, 20:60].reshape(-1, 2).mean(axis=0),
                                    first + t / 4 * (key - first), atol=1.0)
-    assert propagator.flush() == [] and propagator.state()["prev_ab"] is frames[4]
+    assert propagator.flush() == []
+    state = propagator.state()  # the colour model of frame 4, which gives back its colour
+    l4 = texture[:, 8:104]
+    np.testing.assert_allclose(apply_model(state["prev_model"], l4)[4:-4, 4:-4], frames[4][4:-4, 4:-4], atol=1.5)
 
 
 def test_keyframe_interval_is_bounded_because_frames_between_are_held(clip, reference, tmp_path):

@@ -177,6 +177,7 @@ class VideoColorizer:
             "method": self.colorizer.method_name, "size": self.colorizer.size, "strength": strength,
             "spans": [[s.start, [name(i) for i in s.references], str(s.palette)] for s in schedule.spans],
             "keyframe_interval": self.keyframe_interval, "keep": self.keep, "segment_frames": self.segment_frames,
+            "carried": "colour-model",  # the saved state's form: runs killed before it start afresh
         }
 
 
