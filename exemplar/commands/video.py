@@ -87,12 +87,16 @@ class Progress:
         if self.shown is not None and now - self.shown < 0.25 and done < total:
             return
         self.shown = now
-        rate = (done - self.first) / max(now - self.started, 1e-6)
         filled = int(self.width * done / max(total, 1))
-        left = max(total - done, 0) / rate if rate > 0 else 0
         bar = "#" * filled + "-" * (self.width - filled)
-        click.echo(f"\r[{bar}] {done}/{total} frames  {rate:.1f} frames/s  {int(left) // 60}:{int(left) % 60:02d} left ",
-                   nl=False, err=True)
+        # The first frame of this run starts the clock: until a later one is done there is no rate
+        # (it once read "1000000.0 frames/s"), so speed and time left are left out until then.
+        speed = ""
+        if done > self.first + 1 and now > self.started:
+            rate = (done - self.first - 1) / (now - self.started)
+            left = max(total - done, 0) / rate
+            speed = f"  {rate:.1f} frames/s  {int(left) // 60}:{int(left) % 60:02d} left"
+        click.echo(f"\r[{bar}] {done}/{total} frames{speed} ", nl=False, err=True)
 
     def close(self):
         if self.shown is not None:
