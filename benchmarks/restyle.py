@@ -6,6 +6,18 @@ network takes, ``Palette.ab_histogram``) is printed before (the grey input) and 
 restyled PNG), with the largest change of CIE L (palette colour must not change luminance).
 The comparison sheets are left in ``--sheets`` (default /tmp/restyle_sheets) to look at.
 
+(q) Palette quality (issue 22), on every photo of val/bsds and val/people, every built-in palette
+and a custom one, in each look (semantic, strict, grade) and with the release's code (``--release``,
+a git revision whose palette_transport.py is loaded for comparison), ``--method net``:
+- calm: mean |gradient of ab| per pixel (forward differences, sqrt over a and b and both
+  directions, at the photo's size) against the truth's own (target: at most 1.2x);
+- plausible: ImageNet top-1 agreement with the truth (``ImageNetAgreement``, lite2 when it has
+  it) against the grey photo's (target: at least grey - 0.05);
+- palette: intersection of the output's 21 x 21 ab histogram (metrics.ab_histogram) with the
+  palette's colours at their weights, as ``quality.py``'s palette protocol measures it.
+The network runs once per photo and palette; every look is computed from that same prior and
+composed as Colorizer.run does (guided upsampling to full size, L kept).
+
 (b) Reference search. Every photo of ``val/scenes/<class>/*.jpg`` (600 photos, 6 classes) is
 a target; its top-1 reference among the OTHER photos is picked with ``ReferenceIndex`` and
 counted as right when it has the target's class. Times: building the index from scratch
@@ -13,7 +25,7 @@ counted as right when it has the target's class. Times: building the index from 
 The folder is mirrored by symlinks into a temporary folder so the index is not written into
 the shared data.
 
-    python benchmarks/restyle.py [--data ../shared/data] [--only palettes|search]
+    python benchmarks/restyle.py [--data ../shared/data] [--only palettes|search|quality] [--limit N]
 """
 
 import argparse
@@ -77,6 +89,108 @@ def palettes(data, sheets, size):
     print(f"sheets: {', '.join(str(sheets / f'{p.stem}_sheet.png') for p in photos)}")
 
 
+CUSTOM = "#2a6f97:2,#f4a261,#e9c46a"  # the issue's custom palette
+LOOKS = ("release", "semantic", "strict", "grade")
+
+
+def ab_gradient(rgb):
+    """Mean |gradient of ab| per pixel of (H, W, 3) sRGB: forward differences, L2 over (da, db) x (x, y)."""
+    from exemplar.color import rgb_to_lab
+
+    ab = rgb_to_lab(rgb)[..., 1:]
+    dx, dy = np.diff(ab, axis=1)[:-1], np.diff(ab, axis=0)[:, :-1]
+    return float(np.sqrt((dx**2 + dy**2).sum(-1)).mean())
+
+
+def release_transport(revision):
+    """The release's ``assign_palette`` (exemplar/palette_transport.py at ``revision``), loaded aside."""
+    import subprocess
+    import types
+
+    source = subprocess.run(["git", "show", f"{revision}:exemplar/palette_transport.py"], cwd=REPO_ROOT,
+                            check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType("release_palette_transport")
+    exec(compile(source, f"{revision}:exemplar/palette_transport.py", "exec"), module.__dict__)
+    return module.assign_palette
+
+
+def quality(data, size, release, limit, judge_name, out):
+    import json
+
+    import exemplar.palette_transport as transport
+    from exemplar.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
+    from exemplar.colorizer import Colorizer
+    from exemplar.evaluation import read_rgb
+    from exemplar.guided_filter import guided_upsample
+    from exemplar.imagenet_agreement import ImageNetAgreement
+    from exemplar.metrics import ab_histogram, histogram_intersection
+    from exemplar.palette import BUILTIN, parse_palette
+
+    import inspect
+
+    if "model" in inspect.signature(ImageNetAgreement).parameters:  # a judge with no choice: the Lite0 checkpoint
+        judge, judge_name = ImageNetAgreement(), "lite0 (the encoder's own checkpoint: no independent judge yet)"
+    else:
+        judge = ImageNetAgreement(judge_name)
+    colorizer = Colorizer(method="net", size=size)
+    assign, old_assign = transport.assign_palette, release_transport(release)
+    palettes = [parse_palette(name) for name in BUILTIN] + [parse_palette(CUSTOM)]
+    captured = {}
+
+    def every_look(prior, l, palette, centres, temperature, **kwargs):  # called by NetColorizer, once a run
+        captured["release"] = old_assign(prior, l, palette, centres, temperature)
+        for mode in LOOKS[1:]:
+            captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
+        return captured["semantic"]
+
+    transport.assign_palette = every_look
+    rows = {}  # (set, palette, look) -> list of (gradient, agreement, histogram intersection)
+    print(f"(q) palette quality, --method net --size {size}, judge {judge_name or 'default'}, release {release}")
+    for folder in ("bsds", "people"):
+        photos = sorted((data / "val" / folder).glob("*.jpg"))[:limit]
+        for i, photo in enumerate(photos):
+            truth = read_rgb(photo)
+            grey = l_to_grey_rgb(rgb_to_l(truth))
+            grey_rgb = np.repeat(grey[..., None], 3, axis=-1)
+            truth_class, grey_class = judge.top1([truth, grey_rgb])  # the truth is classified once
+            rows.setdefault((folder, "-", "truth"), []).append((ab_gradient(truth), 1.0, np.nan))
+            rows.setdefault((folder, "-", "grey"), []).append((0.0, float(grey_class == truth_class), np.nan))
+            l_full = rgb_to_l(truth)
+            for palette in palettes:
+                target = ab_histogram(palette.rgb, weights=palette.weights)
+                colorizer.run(grey, palette=palette)
+                l_work = cv2.resize(l_full, captured["semantic"].shape[1::-1], interpolation=cv2.INTER_AREA)
+                # Composed as Colorizer.run does: guided upsampling to full size, L kept.
+                outputs = [lab_to_rgb_keep_l(l_full, guided_upsample(l_work, captured[look], l_full, radius=4, eps=10.0))
+                           for look in LOOKS]
+                for look, rgb, top1 in zip(LOOKS, outputs, judge.top1(outputs)):
+                    rows.setdefault((folder, palette.name, look), []).append(
+                        (ab_gradient(rgb), float(top1 == truth_class), histogram_intersection(ab_histogram(rgb), target)))
+            print(f"  {folder} {i + 1}/{len(photos)}", end="\r", flush=True)
+            if out:  # the figures so far, so a long run can be looked at before it ends
+                out.write_text(json.dumps({"judge": judge_name, "release": release, "size": size, "done": f"{folder} {i + 1}",
+                                           "summary": {" ".join(k): np.mean(v, axis=0).tolist() for k, v in rows.items()},
+                                           "count": {" ".join(k): len(v) for k, v in rows.items()}}, indent=1))
+    transport.assign_palette = assign
+    summary = {" ".join(key): np.mean(values, axis=0).tolist() for key, values in rows.items()}
+    for folder in ("bsds", "people"):
+        truth_gradient = summary[f"{folder} - truth"][0]
+        grey_top1 = summary[f"{folder} - grey"][1]
+        print(f"\n{folder}: truth gradient {truth_gradient:.2f}, grey top-1 {grey_top1:.3f}")
+        print(f"{'palette':<22} {'look':<9} {'gradient':>8} {'x truth':>7} {'top-1':>6} {'hist':>6}")
+        for palette in palettes:
+            for look in LOOKS:
+                gradient, top1, hist = summary[f"{folder} {palette.name} {look}"]
+                flag = "" if gradient <= 1.2 * truth_gradient and top1 >= grey_top1 - 0.05 else "  (target missed)"
+                print(f"{palette.name:<22} {look:<9} {gradient:>8.2f} {gradient / truth_gradient:>6.2f}x "
+                      f"{top1:>6.3f} {hist:>6.3f}{flag}")
+    if out:
+        out.write_text(json.dumps({"judge": judge_name, "release": release, "size": size, "limit": limit,
+                                   "done": "all", "summary": summary,
+                                   "count": {" ".join(k): len(v) for k, v in rows.items()}}, indent=1))
+        print(f"figures: {out}")
+
+
 def search(data):
     from exemplar.reference_index import INDEX_NAME, ReferenceIndex
 
@@ -116,13 +230,19 @@ def main():
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help="data root holding val/bsds and val/scenes")
     parser.add_argument("--sheets", type=pathlib.Path, default=pathlib.Path("/tmp/restyle_sheets"), help="where the outputs and sheets go")
     parser.add_argument("--size", type=int, default=256, help="working short side of the colorizer")
-    parser.add_argument("--only", choices=["palettes", "search"], help="run one part only")
+    parser.add_argument("--only", choices=["palettes", "search", "quality"], help="run one part only")
+    parser.add_argument("--release", default="2b156fd", help="(q): git revision of the release's palette code")
+    parser.add_argument("--limit", type=int, default=None, help="(q): the first N photos of each set only")
+    parser.add_argument("--judge", default="lite2", help="(q): ImageNetAgreement's classifier, where it takes one")
+    parser.add_argument("--out", type=pathlib.Path, help="(q): write the figures as JSON here")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # the val photos are colour photos used as grey targets
-    if args.only != "search":
+    if args.only in (None, "palettes"):
         args.sheets.mkdir(parents=True, exist_ok=True)
         palettes(args.data, args.sheets, args.size)
-    if args.only != "palettes":
+    if args.only in (None, "quality"):
+        quality(args.data, args.size, args.release, args.limit, args.judge, args.out)
+    if args.only in (None, "search"):
         search(args.data)
 
 

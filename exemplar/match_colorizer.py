@@ -120,8 +120,9 @@ class MatchColorizer:
     def predict_ab_palette(self, target_l, palette):
         """target_l: (h, w) L in [0, 100]; palette: :class:`exemplar.palette.Palette` -> (h, w, 2) ab.
 
-        No semantic reference: the palette's colours go to the target's tones by luminance
-        (:meth:`Palette.assign_ab`), dark colours to dark regions.
+        No colour prior to say what is skin or sky: in every mode the palette's colours go to the
+        target's tones (:meth:`Palette.assign_ab`), dark colours to dark regions, decided on calm
+        regions; ``grade`` blends them more softly. The semantic look needs ``--method net``.
         """
         return palette.assign_ab(target_l)
 

@@ -19,6 +19,7 @@ import numpy as np
 from exemplar.color import AB_SCALE, chroma, rgb_to_lab
 from exemplar.errors import ExemplarError, ImageError
 
+MODES = ("semantic", "strict", "grade")  # see Palette; the first is the default
 HIST_BINS = 21  # the network's colour-distribution input: 21 x 21 = 441 bins over ab/110 in [-1, 1]
 MAX_COLOURS = 32
 # Built-in palettes, dark to light, so every tone of a photo has a colour to take.
@@ -31,16 +32,24 @@ BUILTIN = {
     "vintage": "#2e2a24 #5e4b3c #8c7a5b #c1a97f #e8dcc0",
     "forest": "#122015 #2c4a25 #55783a #93a35a #d8d9a4",
 }
+_MODE_SUFFIX = re.compile(r"(.*?)\s*@\s*([A-Za-z]*)\s*")  # 'teal-orange@grade'
 _TOKEN = re.compile(r"#?([0-9a-fA-F]{6})(?::(.*))?")
 
 
 @dataclass(frozen=True, eq=False)
 class Palette:
-    """K colours with weights. ``lab`` (K, 3) float32 CIE Lab; ``weights`` (K,) float32 > 0, sum 1."""
+    """K colours with weights. ``lab`` (K, 3) float32 CIE Lab; ``weights`` (K,) float32 > 0, sum 1.
+
+    mode: how the colours are laid on a photo (:mod:`exemplar.palette_transport`): ``semantic``
+    (each region takes the colour it can plausibly have; weights are a preference), ``strict``
+    (calm regions, each colour covers its weight's share), ``grade`` (split-toning: shadows to
+    highlights toned by the colours dark to light).
+    """
 
     lab: np.ndarray
     weights: np.ndarray
     name: str
+    mode: str = "semantic"
 
     def __post_init__(self):
         lab = np.array(self.lab, np.float32).reshape(-1, 3)
@@ -49,6 +58,8 @@ class Palette:
             raise ExemplarError(f"palette {self.name!r}: {len(lab)} colours and {len(weights)} weights")
         if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
             raise ExemplarError(f"palette {self.name!r}: weights must be positive numbers")
+        if self.mode not in MODES:
+            raise ExemplarError(f"unknown palette mode {self.mode!r}; choose one of: {', '.join(MODES)}")
         lab.setflags(write=False)
         weights = (weights / weights.sum()).astype(np.float32)
         weights.setflags(write=False)
@@ -70,37 +81,35 @@ class Palette:
         """(bins * bins,) float32 summing to 1: each colour's ab splatted with its weight."""
         return soft_ab_histogram(self.lab[:, 1:], self.weights, bins=bins, sigma=sigma)
 
-    def assign_ab(self, target_l, softness=0.03, smoothing=3.0):
-        """Colour a luminance map with the palette: (h, w) L in [0, 100] -> (h, w, 2) ab.
+    def assign_ab(self, target_l, softness=None, cell=4):
+        """Colour a luminance map with the palette by tone alone: (h, w) L in [0, 100] -> (h, w, 2) ab.
 
-        Luminance-aware assignment. The colours are sorted dark to light and each owns a slice
-        of the tone scale as wide as its weight; a pixel's place on that scale is its L rank in
-        the target (the share of pixels darker than it, in [0, 1]). So dark regions take the
-        dark colours, bright regions the light ones, and each colour covers about its weight's
-        share of the picture whatever the photo's exposure, which makes the output's ab
-        histogram follow the palette's. Ranking the tones instead of comparing L values also
-        keeps two colours of equal L apart (mixing them would average to grey).
-        ``softness`` (rank units) blurs the slice edges into gradients: 0.03 blends over about
-        +-6% of the pixels around each boundary. ``smoothing`` (pixels) ranks an edge-preserving
-        (bilateral) blur of L, so fine texture does not flicker between colours; 0 ranks L itself.
+        The ``match`` method's palette colorization (it has no colour prior to say what is skin or
+        sky). The colours are sorted dark to light and each owns a slice of the tone scale as wide as
+        its weight (:func:`exemplar.palette_transport.tone_slices`): dark regions take the dark
+        colours, bright regions the light ones, whatever the photo's exposure. ``strict`` places a
+        pixel by its L rank, so each colour covers its weight's share; the other modes by its
+        stretched L (a grader's shadows, midtones, highlights), so an even area keeps one colour.
+        ``softness`` (scale units) blurs slice edges into gradients; None takes the mode's (strict
+        0.03, grade 0.08; semantic as strict). ``cell`` (pixels): tones are decided on an
+        edge-preserving blur of L ``cell`` times smaller and brought up with the guided filter, so
+        a texture whose tones straddle a slice edge takes one colour, not grain; 1 decides per pixel.
         """
+        from exemplar.palette_transport import TONE_SOFTNESS, calm_l, calm_upsample, tone_slices
+
         target_l = np.asarray(target_l, np.float32)
-        tones = target_l if smoothing <= 0 else cv2.bilateralFilter(target_l, -1, 8.0, float(smoothing))
-        flat = tones.reshape(-1)
-        ordered = np.sort(flat)
-        # Mid-rank in [0, 1]; equal L values share one rank, so a flat area gets one colour.
-        rank = (np.searchsorted(ordered, flat, "left") + np.searchsorted(ordered, flat, "right")) / (2.0 * flat.size)
-        order = np.lexsort((self.lab[:, 2], self.lab[:, 1], self.lab[:, 0]))  # dark to light
-        upper = np.cumsum(self.weights[order].astype(np.float64))  # (K,) slice ends on the rank scale
-        lower = np.concatenate([[-np.inf], upper[:-1]])
-        upper[-1] = np.inf  # the first and last slices extend to the ends: shares sum to 1 exactly
-
-        def step(edge):  # smooth 0 -> 1 as rank passes edge, (N, K)
-            return 0.5 * (1.0 + np.tanh((rank[:, None] - edge[None]) / (2.0 * softness)))
-
-        share = step(lower) - step(upper)  # (N, K), rows sum to 1 (the steps telescope)
-        ab = share @ self.lab[order, 1:].astype(np.float64)  # (N, 2) ab
-        return ab.reshape(target_l.shape + (2,)).astype(np.float32)
+        if softness is None:
+            softness = TONE_SOFTNESS["grade" if self.mode == "grade" else "strict"]
+        height, width = target_l.shape
+        by_rank = self.mode == "strict"  # strict keeps the shares; the others tone by L (see tone_slices)
+        if cell <= 1:
+            share = tone_slices(target_l, self, softness, by_rank)
+            return (share @ self.lab[:, 1:].astype(np.float64)).astype(np.float32)
+        small = (max(1, round(width / cell)), max(1, round(height / cell)))
+        l_small = cv2.resize(target_l, small, interpolation=cv2.INTER_AREA)  # (h/cell, w/cell)
+        share = tone_slices(calm_l(l_small), self, softness, by_rank)
+        ab_small = (share @ self.lab[:, 1:].astype(np.float64)).astype(np.float32)
+        return calm_upsample(ab_small, target_l)
 
 
 def soft_ab_histogram(ab, weights=None, bins=HIST_BINS, sigma=None):
@@ -126,23 +135,39 @@ def soft_ab_histogram(ab, weights=None, bins=HIST_BINS, sigma=None):
     return (histogram.reshape(-1) / total if total > 0 else histogram.reshape(-1)).astype(np.float32)
 
 
-def parse_palette(text):
+def parse_palette(text, mode=None):
     """``'#2a6f97:2, #f4a261 #e76f51'`` (weights optional, default 1) or a built-in name -> Palette.
 
+    A ``@mode`` suffix (``'teal-orange@grade'``) chooses the palette's mode (see :class:`Palette`);
+    ``mode`` is the one to use when the text has none (None: ``semantic``). A palette in a mode
+    other than semantic has the mode in its name (``teal-orange-grade``), so outputs stay apart.
     Raises :class:`ExemplarError` naming the bad token, or listing the built-ins for a bad name.
     """
     text = str(text).strip()
+    suffix = _MODE_SUFFIX.fullmatch(text)
+    if suffix:
+        text, mode = suffix.group(1), suffix.group(2).lower()
+        if mode not in MODES:
+            raise ExemplarError(f"unknown palette mode {mode!r} in {text + '@' + mode!r}; choose one of: {', '.join(MODES)}")
+    mode = mode or MODES[0]
     if text.lower() in BUILTIN:
-        return _parse_colours(BUILTIN[text.lower()], text.lower())
+        return _parse_colours(BUILTIN[text.lower()], text.lower(), mode)
     tokens = [t for t in re.split(r"[,\s]+", text) if t]
     if not tokens:
         raise ExemplarError(f"empty palette; give #RRGGBB colours or one of: {', '.join(BUILTIN)}")
     if len(tokens) == 1 and not _TOKEN.fullmatch(tokens[0]) and not tokens[0].startswith("#"):
         raise ExemplarError(f"unknown palette {text!r}; give #RRGGBB colours or one of: {', '.join(BUILTIN)}")
-    return _parse_colours(text, "-".join(t.split(":")[0].lstrip("#").lower() for t in tokens))
+    return _parse_colours(text, "-".join(t.split(":")[0].lstrip("#").lower() for t in tokens), mode)
 
 
-def _parse_colours(text, name):
+def with_mode(palette, mode):
+    """The same colours and weights in another mode (name suffixed with the mode unless semantic)."""
+    base = palette.name.removesuffix(f"-{palette.mode}") if palette.mode != MODES[0] else palette.name
+    name = base if mode == MODES[0] else f"{base}-{mode}"
+    return Palette(lab=palette.lab, weights=palette.weights, name=name, mode=mode)
+
+
+def _parse_colours(text, name, mode=MODES[0]):
     tokens = [t for t in re.split(r"[,\s]+", text.strip()) if t]
     if len(tokens) > MAX_COLOURS:
         raise ExemplarError(f"palette {text!r} has {len(tokens)} colours; at most {MAX_COLOURS} are allowed")
@@ -161,7 +186,8 @@ def _parse_colours(text, name):
                 raise ExemplarError(f"bad weight in {token!r} in {text!r}: a weight must be a positive number")
         colours.append([int(match.group(1)[i : i + 2], 16) / 255.0 for i in (0, 2, 4)])
         weights.append(weight)
-    return Palette(lab=rgb_to_lab(np.array(colours, np.float32)), weights=np.array(weights), name=name)
+    palette = Palette(lab=rgb_to_lab(np.array(colours, np.float32)), weights=np.array(weights), name=name)
+    return with_mode(palette, mode) if mode != MODES[0] else palette
 
 
 def palette_from_image(source, k=5, min_chroma=8.0, max_pixels=None):

@@ -1,58 +1,226 @@
-"""Palette colorization through the network: each palette colour goes where the network finds it plausible.
+"""Palette colorization through the network: each palette colour goes to the regions that can plausibly take it.
 
 A palette (a few colours with weights) says what the picture should look like; the network says
-what each region could be. The network's palette-conditioned colour distribution at each pixel
-scores every palette colour, a tone term prefers dark colours in dark regions, and Sinkhorn
-balancing (optimal transport with entropy, Cuturi 2013) makes each colour cover its weight's
-share of the picture, so the output's colours are the palette's, in the palette's proportions:
+what each region could be. Three looks (``Palette.mode``):
 
-  score(x, k) = (sum_q prior_q(x) * exp(-|c_q - ab_k|^2 / 2 s^2)) * exp(-(r(x) - r_k)^2 / 2 t^2)
-  (r(x): the pixel's L rank in the photo, 0..100; r_k: the centre of colour k's slice of the tone
-  scale when the colours are sorted dark to light, each slice as wide as its weight)
-  P = sinkhorn(score): rows (pixels) sum to 1, columns (colours) to weight_k * N
-  ab(x) = sum_k softmax_k(log P(x, k) / T) * ab_k          (T = 1 - vividness, as for the prior)
+- ``semantic`` (default): plausibility first. At the network's 1/4 grid each palette colour k
+  gets a score per cell,
+    s(x, k) = -min(|m(x) - ab_k|, FAR)^2 / 2 s^2                  (how plausible the network finds it)
+            - (l(x) - L_k)^2 / 2 t^2                               (light colours prefer light regions)
+            + log weight_k                                          (the weights are a preference)
+  with m(x) the mean of the network's prior there (its colour), each distance capped at FAR (past
+  it a colour is simply implausible, and tone and weight decide) and l(x) the region's calm L. The
+  scores are smoothed with an edge-aware filter along the photo's L (a lawn's texture is averaged
+  over, a face's outline is kept), a colour is chosen per cell by a softmax over them, and the ab
+  is brought up to the working size with the guided filter, so colour follows regions, not grains.
+  No quota: a colour nothing plausibly takes covers less than its weight, and a warning says so.
+- ``strict``: the same calm regions, then Sinkhorn balancing (Cuturi 2013) of the smoothed scores
+  so every colour covers its weight's share (the previous behaviour, without the grain).
+- ``grade``: a colourist's split-toning, no semantics: shadows, midtones and highlights are toned
+  by the palette's colours sorted dark to light (:func:`tone_slices` on the calm 1/4 L).
 
-Tone assignment alone (``Palette.assign_ab``, the ``match`` method's) uses only the tone term.
+The ``match`` method has no colour prior: its palette looks are tone only (``Palette.assign_ab``).
 """
 
 import cv2
 import numpy as np
 
-COLOUR_SPREAD = 12.0  # ab units: how near a bin must be to count for a palette colour
-TONE_SPREAD = 12.0  # L units: how strongly dark colours prefer dark regions
-ITERATIONS = 20
-CHOICE_SHARPNESS = 0.1  # the choice between colours is 10x sharper than the prior's annealing:
-# a blend of two palette colours is a colour the palette does not have (and a duller one)
+from exemplar.guided_filter import guided_filter_coefficients, guided_upsample
+from exemplar.palette import MODES
+COLOUR_SPREAD = 18.0  # ab units: how far from the network's colour a palette colour still fits
+SURE_CHROMA = 30.0  # ab units: the network's colour this saturated says what a region is
+FAR = 40.0  # ab units: a palette colour this far from the network's colour fits no better for being nearer
+TONE_SPREAD = 22.0  # L units: a wide preference; plausibility, not tone, decides between light colours
+REGION_RADIUS = 2  # cells of the 1/4 grid (8 working pixels): the smoothing window of the scores
+REGION_EPS = 0.01  # (L/100)^2: L steps much above 0.1 (10 L) are region edges, texture below is averaged over
+UPSAMPLE_EPS = 0.01  # (L/100)^2: the 1/4 -> working guided upsampling follows L steps above ~10 L, not grain
+CHOICE_SHARPNESS = 0.6  # softmax temperature = vividness temperature * this, in log-score units
+ITERATIONS = 20  # Sinkhorn iterations (strict)
+TONE_SOFTNESS = {"strict": 0.03, "grade": 0.08}  # rank units: blends over about +-2.5 softness around slice edges
+UNDER_COVERED = 0.5  # warn when a colour covers less than this share of its weight
+FLOOR = 1e-6  # plausibility floor: log of 0 is -inf
 
 
-def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATIONS):
+def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATIONS, mode=None, report=None,
+                   own_prior=None):
     """prior (h4, w4, Q) probabilities over bins with ``centres`` (Q, 2), at the network's 1/4;
     l (h, w) L in [0, 100] at the working size; palette: :class:`exemplar.palette.Palette`
-    -> (h, w, 2) ab (Lab units) at the working size, palette colours only.
+    -> (h, w, 2) ab (Lab units) at the working size, palette colours and their blends.
 
-    The plausibility of each colour (K maps) is brought up to the working size and the transport
-    runs there, so colour boundaries follow the photo's tones at full working resolution."""
-    h, w = l.shape
+    mode: ``semantic``, ``strict`` or ``grade``; None takes the palette's own (``palette.mode``).
+    own_prior: (h4, w4, Q), the network's prior with no palette (its automatic mode); when given,
+      the semantic look asks it what each region is (the palette-conditioned prior is pulled
+      towards the palette's colours and can put teal on a cheek).
+    report: a dict to receive ``coverage`` (K,), each colour's share of the picture; when None, a
+      colour covering under half its weight is reported as an :class:`ExemplarWarning` instead.
+    """
+    mode = getattr(palette, "mode", "semantic") if mode is None else mode
+    if mode not in MODES:
+        from exemplar.errors import ExemplarError
+
+        raise ExemplarError(f"unknown palette mode {mode!r}; choose one of: {', '.join(MODES)}")
+    l = np.asarray(l, np.float32)
+    h4, w4 = prior.shape[:2]
+    l4 = cv2.resize(l, (w4, h4), interpolation=cv2.INTER_AREA)  # (h4, w4): texture averaged 4x4
     colours = np.asarray(palette.lab, np.float64)  # (K, 3)
-    d2 = ((centres[:, None, :] - colours[None, :, 1:]) ** 2).sum(-1)  # (Q, K)
-    low = prior.reshape(-1, prior.shape[-1]).astype(np.float32) @ np.exp(-d2 / (2 * COLOUR_SPREAD**2)).astype(np.float32)
-    low = low.reshape(prior.shape[0], prior.shape[1], -1)  # (h4, w4, K)
-    plausible = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h * w, -1).astype(np.float64)
-    # Ranks rather than L values, as the tone assignment does: an under-exposed photo still uses
-    # the palette's light colours somewhere.
-    ranks = np.argsort(np.argsort(l.reshape(-1))) / max(l.size - 1, 1) * 100.0  # (N,)
-    weights = np.asarray(palette.weights, np.float64)
-    order = np.argsort(colours[:, 0])
-    slots = np.empty(len(colours))
-    slots[order] = (np.cumsum(weights[order]) - weights[order] / 2) * 100.0  # (K,) tone slot centres
-    tone = np.exp(-((ranks[:, None] - slots[None]) ** 2) / (2 * TONE_SPREAD**2))  # (N, K)
-    plan = plausible * tone + 1e-12  # (N, K)
-    column_mass = weights * len(plan)
+    fit = np.ones(l4.shape)  # (h4, w4) chroma scale
+    if mode == "grade":
+        share = tone_slices(calm_l(l4), palette, TONE_SOFTNESS["grade"], by_rank=False)  # (h4, w4, K)
+    else:
+        score, fit = semantic_scores(prior if own_prior is None else own_prior, l4, palette, centres)
+        score = edge_aware_smooth(score, l4)
+        score = score / max(temperature * CHOICE_SHARPNESS, 1e-3)
+        # strict: the sharpened choice itself is balanced, so the shares hold after it
+        share = np.exp(balanced(score, palette.weights, iterations)) if mode == "strict" else softmax(score)
+    coverage = share.reshape(-1, len(colours)).mean(0)  # (K,) in [0, 1], sums to 1
+    if report is not None:
+        report["coverage"] = coverage
+    elif mode == "semantic":
+        warn_under_covered(palette, coverage)
+    if mode == "strict":
+        fit = np.ones(l4.shape)  # strict keeps the palette's colours whole
+    ab4 = ((share @ colours[:, 1:]) * edge_aware_smooth(fit[..., None], l4)).astype(np.float32)  # (h4, w4, 2)
+    return calm_upsample(in_gamut(ab4, l, (w4, h4)), l)
+
+
+def calm_upsample(ab_low, l):
+    """(h4, w4, 2) ab -> (h, w, 2) at the size of l (h, w), colour edges on the photo's L edges.
+    The guide is an edge-preserving blur of L (5x5 median, then bilateral with a 12 L range): with L itself the guided
+    filter's ab = A * L + B would print a lawn's grain into the colour wherever a window straddles
+    a colour edge (a speckled halo around a face)."""
+    h4, w4 = ab_low.shape[:2]
+    guide = cv2.bilateralFilter(cv2.medianBlur(np.asarray(l, np.float32), 5), 9, 12.0, 3.0) / 100.0  # (h, w) in [0, 1]
+    guide_low = cv2.resize(guide, (w4, h4), interpolation=cv2.INTER_AREA)
+    return guided_upsample(guide_low, ab_low, guide, radius=2, eps=UPSAMPLE_EPS)
+
+
+def in_gamut(ab4, l, size, iterations=6):
+    """Scale the chroma of each 1/4 cell so that its colour fits sRGB at the lightest and darkest L
+    around it (3x3 working pixels). Otherwise the final composition shrinks out-of-gamut chroma
+    pixel by pixel, and a textured bright region (a sunlit lawn) turns back into colour grain.
+    ab4 (h4, w4, 2), l (h, w) at the working size, size (w4, h4) -> (h4, w4, 2)."""
+    kernel = np.ones((3, 3), np.uint8)
+    bounds = [cv2.resize(op(l, kernel), size, interpolation=cv2.INTER_AREA) for op in (cv2.dilate, cv2.erode)]
+    ab4 = np.asarray(ab4, np.float32)
+    low, high = np.zeros(ab4.shape[:2] + (1,), np.float32), np.ones(ab4.shape[:2] + (1,), np.float32)
+    for _ in range(iterations):  # bisection on the chroma scale: low always fits (0 is grey)
+        mid = (low + high) / 2
+        fits = fitting(ab4 * mid, bounds)
+        low, high = np.where(fits, mid, low), np.where(fits, high, mid)
+    return (ab4 * np.where(fitting(ab4, bounds), 1.0, low)).astype(np.float32)
+
+
+def fitting(ab4, bounds):
+    """(h4, w4, 1) bool: the cell's colour fits sRGB at every L in ``bounds``."""
+    from exemplar.color import lab_to_linear_rgb
+
+    ok = np.ones(ab4.shape[:2] + (1,), bool)
+    for bound in bounds:
+        linear = lab_to_linear_rgb(np.dstack([bound, ab4]))
+        ok &= np.all((linear >= -1e-3) & (linear <= 1.0 + 1e-3), axis=-1, keepdims=True)
+    return ok
+
+
+def semantic_scores(prior, l4, palette, centres):
+    """-> (h4, w4, K) log-scores and (h4, w4) chroma scale in [0.35, 1]. Log-scores: how near each colour is to what the network would paint + tone + log weight.
+
+    The network's colour at a cell is its prior's mean ab (the palette-conditioned prior is often
+    broad and bimodal on skin; its mean still points at the right hue), smoothed along regions."""
+    colours = np.asarray(palette.lab, np.float64)
+    mean = (prior.reshape(-1, prior.shape[-1]).astype(np.float32) @ np.asarray(centres, np.float32))
+    mean = edge_aware_smooth(mean.reshape(l4.shape + (2,)), l4)  # (h4, w4, 2) ab
+    # Beyond FAR every colour is as implausible as any other: there tone and weight decide (an autumn
+    # palette's sky takes its light gold, not its least saturated brown).
+    # Where the network is unsure (its colour near grey, chroma under SURE_CHROMA) the palette colours
+    # are shrunk towards its chroma before comparing, so an unsure cell does not favour the palette's
+    # dullest colour (in teal-orange, the teals) over a warm one; where it is sure, chroma counts too
+    # (skin at chroma 22 is nearer a peach than a saturated orange).
+    chroma = np.linalg.norm(mean, axis=-1)[..., None]  # (h4, w4, 1) chroma of the network's colour
+    sure = np.clip(chroma / SURE_CHROMA, 0.0, 1.0)
+    reach = np.linalg.norm(colours[:, 1:], axis=-1)  # (K,)
+    scale = sure + (1.0 - sure) * np.minimum(1.0, chroma / np.maximum(reach, 1e-3))  # (h4, w4, K)
+    shrunk = colours[:, 1:] * scale[..., None]  # (h4, w4, K, 2)
+    d2 = ((mean[..., None, :] - shrunk) ** 2).sum(-1)  # (h4, w4, K) ab units^2
+    near = np.minimum(d2, FAR**2) / (2 * COLOUR_SPREAD**2)
+    tone = (calm_l(l4)[..., None] - colours[:, 0]) ** 2 / (2 * TONE_SPREAD**2)  # (h4, w4, K)
+    # Where even the nearest colour is far (a blue sky, an autumn palette), the colour is toned down:
+    # full chroma up to FAR / 2, half at FAR, a third from 1.15 FAR. A palette tints what it cannot
+    # plausibly paint.
+    fit = np.clip(1.5 - np.sqrt(d2.min(-1)) / FAR, 0.35, 1.0)  # (h4, w4) in [0.35, 1]
+    return -near - tone + np.log(np.asarray(palette.weights, np.float64)), fit
+
+
+def calm_l(l4):
+    """(h4, w4) L -> the same with texture flattened and edges kept: the tone that regions see.
+    A bilateral (10 L range) and then a self-guided filter, which flattens windows whose L varies
+    by less than about sqrt(REGION_EPS) * 100 = 10 L and keeps steps above that."""
+    l4 = cv2.bilateralFilter(np.asarray(l4, np.float32), 5, 10.0, 2.0)
+    return edge_aware_smooth(l4[..., None], l4)[..., 0].astype(np.float32)
+
+
+def edge_aware_smooth(values, guide_l, radius=REGION_RADIUS, eps=REGION_EPS):
+    """Guided filter of (h, w, C) values along (h, w) L in [0, 100]: flat within regions, steps at edges."""
+    guide = np.asarray(guide_l, np.float32) / 100.0
+    a, b = guided_filter_coefficients(guide, np.asarray(values, np.float32), radius, eps)
+    return (a * guide[..., None] + b).astype(np.float64)
+
+
+def softmax(score):
+    """Softmax over the last axis, stable."""
+    e = np.exp(score - score.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def balanced(score, weights, iterations=ITERATIONS):
+    """Strict shares: Sinkhorn-balance exp(score) so colour k covers weights[k] of the cells -> log plan."""
+    plan = softmax(score).reshape(-1, score.shape[-1]) + 1e-12  # (N, K)
+    column_mass = np.asarray(weights, np.float64) * len(plan)
     for _ in range(iterations):
-        plan /= plan.sum(1, keepdims=True)  # each pixel's choice sums to 1
+        plan /= plan.sum(1, keepdims=True)  # each cell's choice sums to 1
         plan *= column_mass / plan.sum(0)  # each colour covers its share
     plan /= plan.sum(1, keepdims=True)
-    logits = np.log(plan) / max(temperature * CHOICE_SHARPNESS, 1e-3)
-    choice = np.exp(logits - logits.max(1, keepdims=True))
-    choice /= choice.sum(1, keepdims=True)
-    return (choice @ colours[:, 1:]).reshape(h, w, 2).astype(np.float32)
+    return np.log(plan).reshape(score.shape)
+
+
+def tone_slices(l, palette, softness, by_rank=True):
+    """(h, w) L -> (h, w, K) shares: colours sorted dark to light, each owning a slice of the tone scale
+    as wide as its weight, blended over ``softness`` at slice edges. Rows sum to 1; columns are in
+    the palette's own order. A pixel's place on the scale, in [0, 1]:
+    - by_rank: its L rank (the share of pixels darker): each colour covers its weight's share of
+      the picture (strict), but a large even area straddles slices;
+    - else its L with the photo's 1st..99th percentile stretched to [0, 1]: a grader's shadows,
+      midtones and highlights; an even area takes one colour or a blend."""
+    flat = np.asarray(l, np.float32).reshape(-1)
+    if by_rank:
+        ordered = np.sort(flat)
+        # Mid-rank in [0, 1]; equal L values share one rank, so a flat area gets one colour.
+        rank = (np.searchsorted(ordered, flat, "left") + np.searchsorted(ordered, flat, "right")) / (2.0 * flat.size)
+    else:
+        low, high = np.percentile(flat, [1, 99])
+        rank = np.clip((flat - low) / max(high - low, 1e-3), 0.0, 1.0)
+    order = np.lexsort((palette.lab[:, 2], palette.lab[:, 1], palette.lab[:, 0]))  # dark to light
+    upper = np.cumsum(np.asarray(palette.weights, np.float64)[order])  # (K,) slice ends on the rank scale
+    lower = np.concatenate([[-np.inf], upper[:-1]])
+    upper[-1] = np.inf  # the first and last slices extend to the ends: shares sum to 1 exactly
+
+    def step(edge):  # smooth 0 -> 1 as rank passes edge, (N, K)
+        return 0.5 * (1.0 + np.tanh((rank[:, None] - edge[None]) / (2.0 * max(softness, 1e-4))))
+
+    share = np.empty((flat.size, len(order)))
+    share[:, order] = step(lower) - step(upper)  # the steps telescope: rows sum to 1
+    return share.reshape(np.shape(l) + (len(order),))
+
+
+def warn_under_covered(palette, coverage):
+    """Tell the user which colours the picture could not plausibly take at their weight."""
+    import warnings
+
+    from exemplar.colorizer import ExemplarWarning
+
+    weights = np.asarray(palette.weights)
+    short = [f"{code} covers {c:.0%} (weight {wt:.0%})" for code, c, wt in zip(palette.hex(), coverage, weights)
+             if c < UNDER_COVERED * wt and wt >= 0.05]
+    if short:
+        warnings.warn(f"palette {palette.name}: {'; '.join(short)}: nothing in this picture plausibly takes "
+                      "them at their weight (use the strict palette mode to force the shares)", ExemplarWarning,
+                      stacklevel=3)

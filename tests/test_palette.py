@@ -7,7 +7,7 @@ from exemplar.color import rgb_to_l, rgb_to_lab
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.metrics import histogram_intersection
 from exemplar.palette import (BUILTIN, HIST_BINS, Palette, palette_from_image, parse_palette,
-                              soft_ab_histogram)
+                              soft_ab_histogram, with_mode)
 
 
 def _textured_grey(height=64, width=96, seed=0):
@@ -133,7 +133,7 @@ def test_palette_from_a_grey_image_is_refused(photo_grey):
 def test_assignment_is_luminance_aware_and_follows_the_weights():
     palette = parse_palette("#3a1f0f:1 #2a6f97:2 #f2c46d:1")  # dark brown, mid blue, light yellow
     l = rgb_to_l(np.repeat(_textured_grey()[..., None], 3, axis=2))
-    ab = palette.assign_ab(l, softness=0.005, smoothing=0)  # near-hard edges: shares countable
+    ab = with_mode(palette, "strict").assign_ab(l, softness=0.005, cell=1)  # near-hard edges: shares countable
     nearest = np.argmin(np.linalg.norm(ab[..., None, :] - palette.lab[None, None, :, 1:], axis=-1), axis=-1)
     shares = np.bincount(nearest.ravel(), minlength=3) / nearest.size
     np.testing.assert_allclose(shares, palette.weights, atol=0.05)
@@ -145,7 +145,7 @@ def test_colours_of_equal_lightness_are_not_averaged_to_grey():
     red, green = [50.0, 60.0, 40.0], [50.0, -50.0, 40.0]  # same L, opposite a
     palette = Palette(lab=[red, green], weights=[1, 1], name="t")
     ab = palette.assign_ab(np.linspace(10, 90, 64 * 64, dtype=np.float32).reshape(64, 64))
-    assert np.mean(np.abs(ab[..., 0]) > 40) > 0.8  # most pixels keep one colour's full a
+    assert np.mean(np.abs(ab[..., 0]) > 40) > 0.7  # most pixels keep one colour's full a (a blend where they meet)
 
 
 @pytest.fixture(scope="module")

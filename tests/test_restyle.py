@@ -181,3 +181,16 @@ def test_restyle_refuses_an_unreadable_target_before_loading_models(tmp_path):
     result = _invoke("restyle", tmp_path / "notes.png", "--palette", "sepia", "--out-dir", tmp_path / "out")
     assert result.exit_code == 1 and "notes.png" in result.output and "not an image" in result.output
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_restyle_palette_modes_give_one_output_each_and_say_which(files):
+    result = _invoke("restyle", files["target"], "--palette", "sepia", "--palette", "autumn@strict",
+                     "--palette-mode", "semantic", "--palette-mode", "grade", "--out-dir", files["out"], *SIZE)
+    assert result.exit_code == 0, result.output
+    # each --palette-mode for sepia; autumn keeps its own @strict
+    names = ["sepia", "sepia-grade", "autumn-strict"]
+    outputs = {name: _read(files["out"] / f"target_{name}.png") for name in names}
+    assert sorted(p.name for p in files["out"].iterdir()) == sorted([f"target_{n}.png" for n in names] + ["target_sheet.png"])
+    assert np.abs(outputs["sepia"] - outputs["sepia-grade"]).max() > 0.02  # two different looks
+    bad = _invoke("restyle", files["target"], "--palette", "sepia@loud", "--out-dir", files["out"], "--overwrite", *SIZE)
+    assert bad.exit_code == 1 and "unknown palette mode 'loud'" in bad.output

@@ -12,7 +12,13 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
               help="A colour reference photo; each one is a style of its own (repeatable).")
 @click.option("--palette", "palettes", multiple=True, metavar="COLOURS",
               help="A palette style: '#2a6f97:2,#f4a261' (optional :weight) or a built-in name "
-                   "(sepia, autumn, summer, teal-orange, pastel, vintage, forest); repeatable.")
+                   "(sepia, autumn, summer, teal-orange, pastel, vintage, forest); repeatable. A '@MODE' "
+                   "suffix ('teal-orange@grade') sets its look instead of --palette-mode.")
+@click.option("--palette-mode", "palette_modes", multiple=True, type=click.Choice(["semantic", "strict", "grade"]),
+              help="How palettes are laid on the photo: 'semantic' (default: each region takes the palette "
+                   "colour it can plausibly have, weights are a preference), 'strict' (each colour covers its "
+                   "weight's share), 'grade' (split-toning: shadows to highlights toned dark to light). "
+                   "Repeat to get each palette in several looks.")
 @click.option("--palette-from", "palette_images", multiple=True, type=click.Path(dir_okay=False), metavar="IMAGE",
               help="A palette style from the dominant colours of IMAGE (repeatable).")
 @click.option("--palette-colours", default=5, show_default=True, type=click.IntRange(1, 32),
@@ -28,7 +34,7 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
               help="Height in pixels of each panel of the comparison sheet.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (refused otherwise).")
 @colorizer_options
-def restyle(target, references, palettes, palette_images, palette_colours, reference_dir, top_k, out_dir,
+def restyle(target, references, palettes, palette_modes, palette_images, palette_colours, reference_dir, top_k, out_dir,
             sheet_height, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
     """Colorize TARGET once per style and write a comparison sheet.
 
@@ -40,13 +46,15 @@ def restyle(target, references, palettes, palette_images, palette_colours, refer
     import re
     from pathlib import Path
 
+    from exemplar.palette import with_mode
+
     styles = [(f"ref-{Path(r).stem}", [r], None) for r in references]  # (name, references, palette)
-    for text in palettes:
-        palette = load_palette(text=text)
-        styles.append((palette.name, [], palette))
-    for image in palette_images:
-        palette = load_palette(image=image, colours=palette_colours)
-        styles.append((palette.name, [], palette))
+    modes = palette_modes or ("semantic",)
+    chosen = [(load_palette(text=text), "@" in text) for text in palettes]
+    chosen += [(load_palette(image=image, colours=palette_colours), False) for image in palette_images]
+    for palette, own_mode in chosen:  # a palette with its own @mode keeps it; the others take each --palette-mode
+        for palette in [palette] if own_mode else [with_mode(palette, mode) for mode in modes]:
+            styles.append((palette.name, [], palette))
     if reference_dir is not None:
         styles.append(("search", None, None))  # its references are searched once the encoder is loaded
     if not styles:
@@ -88,6 +96,8 @@ def restyle(target, references, palettes, palette_images, palette_colours, refer
             continue
         click.echo(f"wrote {output}")
         swatches = None if palette is None else (palette.rgb, palette.weights)
+        if palette is not None and not label.endswith(palette.mode):
+            label = f"{label} ({palette.mode})"  # the sheet says which look each panel is
         panels.append(SheetPanel(label, _shrink(result.rgb, sheet_height), swatches))
 
     if len(panels) > 1:

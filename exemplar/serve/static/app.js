@@ -171,9 +171,10 @@ function renderColours() {
 }
 
 function paletteText() {
-  if (document.querySelector("input[name=palette-kind]:checked").value === "builtin") return $("palette-builtin").value;
+  const look = `@${$("palette-look").value}`;  // the palette's mode travels in its text: 'autumn@grade'
+  if (document.querySelector("input[name=palette-kind]:checked").value === "builtin") return $("palette-builtin").value + look;
   if (!state.colours.length) throw new Error("add at least one colour to the palette (or pick a built-in one)");
-  return state.colours.map((c) => `${c.hex}:${c.weight}`).join(" ");
+  return state.colours.map((c) => `${c.hex}:${c.weight}`).join(" ") + look;
 }
 
 function renderLibrary() {

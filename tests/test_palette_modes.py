@@ -1,0 +1,137 @@
+"""Palette looks (issue 22): calm colour regions, plausibility over quotas, a colourist's grade.
+
+The photo is synthetic and the network's prior is built by hand, so these run in a fraction of a
+second and say exactly what the transport does with what the network would say.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from exemplar.ab_bins import AbBins
+from exemplar.colorizer import ExemplarWarning
+from exemplar.errors import ExemplarError
+from exemplar.palette import Palette, parse_palette, with_mode
+from exemplar.palette_transport import assign_palette
+
+H, W = 96, 128  # working size; the prior is at 1/4
+SKY = 16  # rows of sky at the top
+SKIN = (16.0, 22.0)  # ab of the network's skin
+CENTRES = AbBins().centres  # (Q, 2) ab
+
+
+def _lawn_and_face(seed=0):
+    """(H, W) L, lawn mask, face mask. A lawn of grain (L 30..62, pixel by pixel, around a tone
+    boundary of any palette) under a bright sky (top 16 rows, L 86..92); a smooth, lit face-like
+    ellipse (L 68..80) on the lawn. Shares of the tone order would give the sky the lightest colour
+    and the face the next one; plausibility gives the face the warm light one."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    l = 46.0 + 16.0 * np.sign(rng.normal(size=(H, W))) * rng.uniform(0.3, 1.0, (H, W))  # grain
+    face = ((y - 48) / 30) ** 2 + ((x - 64) / 22) ** 2 < 1.0
+    l[face] = (80.0 - 12.0 * ((y - 30) / 60).clip(0, 1) - 4.0 * np.abs(x - 64) / 22)[face]  # smooth shading
+    l[:SKY] = 92.0 - 6.0 * y[:SKY] / SKY
+    inner_lawn = np.ones((H, W), bool)
+    inner_lawn[: SKY + 8] = False  # away from the horizon
+    inner_lawn[10:86, 34:94] = False  # away from the face's outline
+    inner_face = ((y - 48) / 24) ** 2 + ((x - 64) / 16) ** 2 < 1.0
+    return l.astype(np.float32), inner_lawn, inner_face
+
+
+def _prior(seed=0):
+    """(H/4, W/4, Q): what a network says. Lawn cells: green, with a jittering share of other
+    colours (an unsure prior, as on real grass); face cells: skin, broad; sky: blue."""
+    rng = np.random.default_rng(seed)
+    h4, w4 = H // 4, W // 4
+    y, x = np.mgrid[0:h4, 0:w4] * 4.0 + 2.0
+
+    def bump(ab, spread):  # (Q,) normalised Gaussian over the bins
+        p = np.exp(-((CENTRES - np.float32(ab)) ** 2).sum(-1) / (2 * spread**2))
+        return p / p.sum()
+
+    noise = rng.dirichlet(np.ones(len(CENTRES)) * 0.05, size=(h4, w4))  # (h4, w4, Q) random colours
+    share = rng.uniform(0.0, 0.5, (h4, w4, 1))
+    prior = (1 - share) * bump((-30, 35), 14) + share * noise
+    face = ((y - 48) / 30) ** 2 + ((x - 64) / 22) ** 2 < 1.0
+    prior[face] = 0.8 * bump(SKIN, 16) + 0.2 * noise[face]
+    prior[y < SKY] = 0.8 * bump((-5, -30), 12) + 0.2 * noise[y < SKY]
+    return prior.astype(np.float32)
+
+
+def _nearest(ab, palette):
+    """(H, W) index of the palette colour nearest to each pixel's ab."""
+    return np.argmin(np.linalg.norm(ab[..., None, :] - palette.lab[None, None, :, 1:], axis=-1), axis=-1)
+
+
+def _gradient(ab):
+    dx, dy = np.diff(ab, axis=1)[:-1], np.diff(ab, axis=0)[:, :-1]
+    return np.sqrt((dx**2 + dy**2).sum(-1))  # (H-1, W-1)
+
+
+@pytest.mark.parametrize("name", ["teal-orange", "autumn", "#2a6f97:2,#f4a261,#e9c46a"])
+def test_lawn_takes_one_calm_colour_and_the_face_the_warm_light_one(name):
+    l, lawn, face = _lawn_and_face()
+    palette = parse_palette(name)
+    ab = assign_palette(_prior(), l, palette, CENTRES, temperature=0.38, report={})
+    # The lawn: one colour region, no grain (a grain flipping between two palette colours has a
+    # mean ab gradient of tens of units).
+    assert _gradient(ab)[lawn[:-1, :-1]].mean() < 1.0
+    assert np.all(ab[lawn].std(0) < 6.0)  # one colour, or a slow blend between neighbours
+    # The face: the palette's most skin-like light colour (of the warm ones with L > 55, the nearest
+    # to skin's ab), not the next slice of the tone order, which shares would give it under this sky.
+    lab = palette.lab
+    warm_light = np.flatnonzero((lab[:, 0] > 55) & (lab[:, 2] > 0))
+    skin_like = warm_light[np.argmin(np.linalg.norm(lab[warm_light, 1:] - SKIN, axis=-1))]
+    assert np.mean(_nearest(ab, palette)[face] == skin_like) > 0.9
+
+
+def test_strict_keeps_the_shares_and_grade_tones_dark_to_light():
+    l, lawn, face = _lawn_and_face()
+    palette = parse_palette("teal-orange")
+    report = {}
+    assign_palette(_prior(), l, with_mode(palette, "strict"), CENTRES, 0.38, report=report)
+    np.testing.assert_allclose(report["coverage"], palette.weights, atol=0.06)
+
+    ramp = np.repeat(np.linspace(5, 95, W, dtype=np.float32)[None], H, axis=0)  # dark left, light right
+    ab = assign_palette(_prior(), ramp, with_mode(palette, "grade"), CENTRES, 0.38, report={})
+    nearest = _nearest(ab, palette)
+    order = np.argsort(palette.lab[:, 0])
+    assert nearest[:, :8].tolist() == np.full((H, 8), order[0]).tolist()  # shadows: the darkest colour
+    assert np.all(nearest[:, -8:] == order[-1])  # highlights: the lightest
+    assert np.all(np.abs(np.diff(ab, axis=1)).max(-1) < 4)  # a smooth toning, no steps
+
+
+def test_a_colour_nothing_can_take_is_left_out_and_the_user_is_told():
+    l, _, _ = _lawn_and_face()
+    purple = [45.0, 70.0, -60.0]
+    palette = Palette(lab=[[40.0, -35.0, 30.0], [75.0, 15.0, 25.0], purple], weights=[1, 1, 1], name="odd")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ab = assign_palette(_prior(), l, palette, CENTRES, 0.38)
+    assert np.mean(_nearest(ab, palette) == 2) < 0.05
+    messages = [str(w.message) for w in caught if issubclass(w.category, ExemplarWarning)]
+    assert len(messages) == 1 and palette.hex()[2] in messages[0] and "strict" in messages[0]
+
+
+def test_match_tone_assignment_is_calm_on_texture():
+    l, lawn, _ = _lawn_and_face()
+    palette = parse_palette("teal-orange")
+    ab = palette.assign_ab(l)
+    assert _gradient(ab)[lawn[:-1, :-1]].mean() < 2.0
+    assert np.bincount(_nearest(ab, palette)[lawn]).max() > 0.95 * lawn.sum()
+
+
+def test_modes_parse_and_name_themselves():
+    assert parse_palette("teal-orange").mode == "semantic"
+    graded = parse_palette("Teal-Orange@Grade")
+    assert (graded.mode, graded.name) == ("grade", "teal-orange-grade")
+    strict = parse_palette("#ff0000:2 #0000ff @strict")
+    assert (strict.mode, strict.name) == ("strict", "ff0000-0000ff-strict")
+    np.testing.assert_allclose(strict.weights, [2 / 3, 1 / 3])
+    assert with_mode(graded, "semantic").name == "teal-orange"
+    assert parse_palette("sepia", mode="grade").name == "sepia-grade"
+    with pytest.raises(ExemplarError, match="unknown palette mode 'loud'.*semantic, strict, grade"):
+        parse_palette("sepia@loud")
+    with pytest.raises(ExemplarError, match="unknown palette mode"):
+        with_mode(graded, "vivid")
