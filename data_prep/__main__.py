@@ -39,7 +39,7 @@ def cache(src, out_dir, size, classes, limit, seed, batch_size, encoder):
 
     Training with `exemplar train --cache OUT_DIR` then never decodes a photo or runs the encoder.
     About 300 KB per photo at size 160; 17,500 photos took 4.5 minutes on 2 CPU cores. With --encoder lite2,
-    330 KB per photo; 22,398 photos took 26 minutes on 2 CPU cores shared with a training job.
+    320 KB per photo; 22,398 photos took 26 minutes on 2 CPU cores shared with a training job.
     """
 
     def work():

@@ -18,7 +18,7 @@ and writes float16 arrays that training memory-maps (channels: Lite0 and Lite1's
 Training crops the feature grids at multiples of 32 pixels (one stride-32 cell), which is exact
 for every level (s4 offsets of 8, s8 of 4, ...), and flips by choosing the mirror image's
 features. Size 160 with 128-pixel crops gives 4 crops x 2 mirrors per photo; about 300 KB a photo
-(Lite2: 330 KB).
+(Lite2: 320 KB).
 """
 
 import json

@@ -45,9 +45,11 @@ class ReferenceIndex:
       loaded on first need otherwise (a fully cached folder needs it only for the target).
     Construction scans the folder and brings the index up to date; ``changes`` tells what moved.
     on_progress(done, total) is called after each batch of newly embedded images.
+    persist: False embeds every image in memory and neither reads nor writes the folder's index file
+      (for folders that are not ours to write, e.g. shared benchmark data).
     """
 
-    def __init__(self, directory, encoder=None, max_pixels=None, on_progress=None):
+    def __init__(self, directory, encoder=None, max_pixels=None, on_progress=None, persist=True):
         from exemplar.image_io import DEFAULT_MAX_PIXELS
 
         self.directory = Path(directory)
@@ -56,6 +58,7 @@ class ReferenceIndex:
         self.index_path = self.directory / INDEX_NAME
         self.max_pixels = max_pixels or DEFAULT_MAX_PIXELS
         self._encoder = encoder
+        self.persist = persist
         self.changes = self.refresh(on_progress)
 
     # ------------------------------------------------------------------ embedding
@@ -113,7 +116,7 @@ class ReferenceIndex:
 
     def _load(self):
         """-> {name: (size, mtime_ns, usable, embedding)} from the index file ({} if absent or unusable)."""
-        if not self.index_path.exists():
+        if not self.persist or not self.index_path.exists():
             return {}
         try:
             with np.load(self.index_path, allow_pickle=False) as data:
@@ -181,7 +184,8 @@ class ReferenceIndex:
         self._mtimes = np.array([entries[n][1] for n in self.names], np.int64)
         changes = {"added": len(todo) - len(stale), "updated": len(stale),
                    "removed": len(set(cached) - set(found)), "kept": len(found) - len(todo)}
-        if changes["added"] or changes["updated"] or changes["removed"] or not self.index_path.exists():
+        if self.persist and (changes["added"] or changes["updated"] or changes["removed"]
+                             or not self.index_path.exists()):
             self._save()
         return changes
 

@@ -170,3 +170,15 @@ def test_small_batches_report_progress_and_embed_the_same(folder, encoder, monke
     batched = ReferenceIndex(folder, encoder=encoder, on_progress=lambda done, total: calls.append((done, total)))
     assert calls == [(3, 4), (4, 4)]
     np.testing.assert_allclose(batched.embeddings, whole.embeddings, atol=1e-4)
+
+
+def test_not_persisted_index_neither_reads_nor_writes_the_folder(folder, encoder):
+    saved = ReferenceIndex(folder, encoder=encoder)  # writes the index file
+    (folder / INDEX_NAME).write_bytes(b"an index file the in-memory index must not read")
+    before = sorted(p.name for p in folder.iterdir())
+    encoder.images = 0
+    index = ReferenceIndex(folder, encoder=encoder, persist=False)
+    assert encoder.images == 4 and index.changes["added"] == 4  # all embedded afresh
+    assert sorted(p.name for p in folder.iterdir()) == before  # no file written or replaced
+    assert (folder / INDEX_NAME).read_bytes() == b"an index file the in-memory index must not read"
+    np.testing.assert_allclose(index.embeddings, saved.embeddings, atol=1e-5)
