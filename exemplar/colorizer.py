@@ -21,6 +21,8 @@ import numpy as np
 from exemplar.color import lab_to_rgb_keep_l, rgb_to_l_fast, rgb_to_lab
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.guided_filter import guided_upsample
+from exemplar.hints import check_hints, paint_spots
+from exemplar.hints import resolve as resolve_hints
 from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
 
 METHODS = ("match", "net")
@@ -74,11 +76,11 @@ class Colorizer:
 
             self.method = MatchColorizer()
 
-    def colorize(self, target, references=(), strength=1.0, palette=None, vividness=None):
+    def colorize(self, target, references=(), strength=1.0, palette=None, vividness=None, hints=()):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
-        return self.run(target, references, strength=strength, palette=palette, vividness=vividness).rgb
+        return self.run(target, references, strength=strength, palette=palette, vividness=vividness, hints=hints).rgb
 
-    def run(self, target, references=(), strength=1.0, palette=None, vividness=None):
+    def run(self, target, references=(), strength=1.0, palette=None, vividness=None, hints=()):
         """Colorize ``target`` (path or array) from ``references`` (paths or arrays), a palette, or
         automatically when neither is given (``net`` only).
 
@@ -86,6 +88,8 @@ class Colorizer:
           used instead of references.
         strength in [0, 1] blends from the grey input (0) to the full colorization (1).
         vividness: for ``net``, this call's vividness in [0, 1) instead of the colorizer's (ignored by match).
+        hints: colour hints, ``(x, y, colour)`` tuples, "X,Y=COLOUR" strings or :class:`exemplar.hints.Hint`
+          (x, y in pixels of the target or "42%"; ``net`` only), at most exemplar.hints.MAX_HINTS.
         Raises :class:`ImageError` for unusable files, :class:`ExemplarError` for bad options.
         """
         references, palette = colour_sources(references, palette, strength)
@@ -93,6 +97,9 @@ class Colorizer:
         if automatic and not hasattr(self.method, "predict_ab_auto"):
             raise ExemplarError(f"the {self.method_name} method needs a colour reference or a palette; "
                                 "automatic colorization (neither) needs --method net")
+        hints = check_hints(hints)
+        if hints and self.method_name != "net":
+            raise ExemplarError("colour hints need --method net")
         image = read_image(target, max_pixels=self.max_pixels)
         if not image.is_grey:
             warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=2)
@@ -101,6 +108,8 @@ class Colorizer:
         l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
         l_work = resize_short_side(l_full, self.size)  # (h, w)
         options = {"vividness": vividness} if vividness is not None and self.method_name == "net" else {}
+        if hints:
+            options["hints"] = resolve_hints(hints, width=l_full.shape[1], height=l_full.shape[0])
         if palette is not None:
             ab_work = self.method.predict_ab_palette(l_work, palette, **options)  # (h, w, 2) ab
         elif automatic:
@@ -108,6 +117,8 @@ class Colorizer:
         else:
             ab_work = self.method.predict_ab(l_work, reference_labs, **options)
         ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2
+        if hints:
+            paint_spots(ab_full, l_full, options["hints"])  # each clicked point is exactly its colour
         if strength != 1.0:
             ab_full *= strength
         return Colorized(rgb=lab_to_rgb_keep_l(l_full, ab_full), alpha=image.alpha, bit_depth=image.bit_depth)

@@ -2,8 +2,8 @@
 
 import click
 
-from exemplar.commands.options import (check_outputs, colorizer_options, find_references, load_palette, make_colorizer,
-                                       run_job)
+from exemplar.commands.options import (check_outputs, colorizer_options, find_references, hint_options, load_hints,
+                                       load_palette, make_colorizer, run_job)
 
 
 @click.command()
@@ -25,9 +25,10 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output image; the format follows the extension (.jpg .png .tif .webp .bmp).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (refused otherwise).")
+@hint_options
 @colorizer_options
 def colorize(target, references, palette, palette_from, palette_colours, reference_dir, top_k, output, overwrite,
-             method, weights, follow_reference, size, strength, max_megapixels):
+             hint, hints_file, method, weights, follow_reference, size, strength, max_megapixels):
     """Colorize the black-and-white photo TARGET from colour references, a palette, or automatically.
 
     With no reference and no palette the network colours TARGET on its own (automatic mode).
@@ -36,6 +37,7 @@ def colorize(target, references, palette, palette_from, palette_colours, referen
     if palette is not None and palette_from is not None:
         raise click.UsageError("give --palette or --palette-from, not both")
     chosen = load_palette(palette, palette_from, palette_colours)
+    hints = load_hints(hint, hints_file)  # colours and count checked before any model loads
     if chosen is not None and (references or reference_dir):
         raise click.UsageError("give references (-r, --reference-dir) or a palette, not both")
     check_outputs([output], overwrite)  # before loading models and indexing a folder
@@ -43,6 +45,6 @@ def colorize(target, references, palette, palette_from, palette_colours, referen
     references = list(references)
     if reference_dir is not None:
         references += find_references(colorizer, target, reference_dir, top_k, max_megapixels)
-    run_job(colorizer, target, references, output, overwrite=overwrite, strength=strength, palette=chosen)
+    run_job(colorizer, target, references, output, overwrite=overwrite, strength=strength, palette=chosen, hints=hints)
     click.echo(f"wrote {output}")
 

@@ -83,7 +83,32 @@ def make_colorizer(method, size, max_megapixels, weights=None, follow_reference=
                          follow_reference=follow_reference, vividness=vividness)
 
 
-def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None):
+def hint_options(command):
+    """Add --hint (repeatable) and --hints FILE to a click command (values: hint, hints_file)."""
+    options = [
+        click.option("--hint", "hint", multiple=True, metavar="X,Y=COLOUR",
+                     help="Colour hint (--method net): the spot at X,Y (pixels of the input, or percentages "
+                          "like 42%,30%) is COLOUR (hex like #c0392b or a CSS name like navy); the network "
+                          "spreads it over its region. Repeatable."),
+        click.option("--hints", "hints_file", type=click.Path(dir_okay=False), metavar="FILE.json",
+                     help="Colour hints from a JSON list of \"X,Y=COLOUR\" strings or {\"x\", \"y\", \"colour\"} objects."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_hints(hint, hints_file):
+    """--hint and --hints FILE -> [Hint] (checked: readable colours, at most MAX_HINTS); user errors exit 1.
+    Positions are checked against the photo when it is read."""
+    from exemplar.hints import check_hints, read_hints_file
+
+    with user_errors():
+        hints = read_hints_file(hints_file) if hints_file is not None else []
+        return check_hints(hints + list(hint))
+
+
+def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None, hints=()):
     """Colorize one target into ``output``; user errors become a ClickException (exit 1).
 
     The output path is checked before any work, and written atomically after it, so a failure
@@ -94,7 +119,7 @@ def run_job(colorizer, target, references, output, *, overwrite, strength, palet
     with user_errors():
         check_output_path(output, overwrite)
         with echoed_warnings():
-            result = colorizer.run(target, list(references), strength=strength, palette=palette)
+            result = colorizer.run(target, list(references), strength=strength, palette=palette, hints=hints)
         write_image(output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
     return result
 

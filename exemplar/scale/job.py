@@ -22,29 +22,32 @@ class Job:
 
     row: what the report calls this job: the CSV line number (the header is line 1, as a
     spreadsheet shows it) or, for a folder tree, the file's 1-based position in sorted order.
+    hints: colour hints as "X,Y=COLOUR" strings (exemplar.hints), checked when the row runs.
     """
 
     row: int
     target: str
     references: tuple
     output: str
+    hints: tuple = ()
 
     def to_record(self):
         """A flat dict of scalars (Ray Data rows are Arrow tables: no lists of varying length)."""
         return {"row": self.row, "target": self.target, "references": json.dumps(list(self.references)),
-                "output": self.output}
+                "output": self.output, "hints": json.dumps(list(self.hints))}
 
     @classmethod
     def from_record(cls, record):
         return cls(int(record["row"]), str(record["target"]), tuple(json.loads(record["references"])),
-                   str(record["output"]))
+                   str(record["output"]), tuple(json.loads(record.get("hints") or "[]")))
 
 
 def jobs_from_csv(csv_path):
     """Rows of a ``target,reference,output`` CSV -> [Job].
 
     Paths may be absolute or relative to the CSV's folder; several references in one cell are
-    separated by ';'; an empty reference cell means automatic colorization.
+    separated by ';'; an empty reference cell means automatic colorization. An optional ``hints``
+    column holds colour hints, "X,Y=COLOUR" separated by ';' (e.g. ``120,45=#c0392b;50%,10%=navy``).
     """
     folder = Path(csv_path).parent
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
@@ -57,7 +60,8 @@ def jobs_from_csv(csv_path):
         for number, row in enumerate(reader, start=2):
             refs = tuple(str(folder / r.strip()) for r in (row["reference"] or "").split(";") if r.strip())
             target, output = (str(folder / (row[key] or "").strip()) for key in ("target", "output"))
-            jobs.append(Job(number, target, refs, output))
+            hints = tuple(h.strip() for h in (row.get("hints") or "").split(";") if h.strip())
+            jobs.append(Job(number, target, refs, output, hints))
     return jobs
 
 

@@ -76,7 +76,8 @@ class JobRunner:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ExemplarWarning)
                 check_output_path(job.output, overwrite)
-                result = self.colorizer.run(job.target, list(job.references), strength=self.settings.strength)
+                result = self.colorizer.run(job.target, list(job.references), strength=self.settings.strength,
+                                            hints=job.hints)
             write_image(job.output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
         except ImageError as error:  # names the file it is about: target, reference or output
             return Outcome(job.row, "failed", error.path, error.problem, str(error))
