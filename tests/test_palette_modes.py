@@ -135,3 +135,14 @@ def test_modes_parse_and_name_themselves():
         parse_palette("sepia@loud")
     with pytest.raises(ExemplarError, match="unknown palette mode"):
         with_mode(graded, "vivid")
+
+
+def test_the_web_page_s_look_reaches_the_job_as_palette_text():
+    pytest.importorskip("starlette", reason="the web extra is not installed")
+    from exemplar.serve.app import UploadError, _job_spec
+
+    engine = type("Engine", (), {"library": []})()
+    spec = _job_spec({"target": "t", "palette": "#2a6f97:2 #f4a261:1@grade"}, workspace=None, engine=engine)
+    assert spec["palette"] == "#2a6f97:2 #f4a261:1@grade" and parse_palette(spec["palette"]).mode == "grade"
+    with pytest.raises(UploadError, match="unknown palette mode 'loud'"):
+        _job_spec({"target": "t", "palette": "autumn@loud"}, workspace=None, engine=engine)
