@@ -497,3 +497,22 @@ def test_cached_run_builds_no_encoder(tmp_path):
     model = run.build_model(config, num_classes=0)
     assert model.encoder is None and "class_logits" not in model.generator.output
     assert run.build_model(config_lib.preset("tiny")).encoder is not None
+
+
+def test_gpu_preset_code_path_trains_on_a_cpu(tmp_path, write_class_photos):
+    """The gpu preset's own settings (bfloat16 compute, group shares, hints) on tiny shapes, so CI
+    covers its code path without a GPU."""
+    gpu = config_lib.preset("gpu")
+    assert gpu.train.mixed_precision and gpu.train.precision == "mixed_bfloat16"
+    assert gpu.data.group_shares == config_lib.WORLD_SHARES and gpu.train.batch_size >= 64
+    data = tmp_path / "photos"
+    write_class_photos(data)
+    small = ["data.image_size=64", "data.reference_size=64", "model.width=16", "model.hist_bins=11",
+             "model.encoder_weights=none", "model.disc_width=16", "model.disc_layers=2", "train.batch_size=4",
+             "train.epochs=1", "train.steps_per_epoch=2", "train.sample_count=0", "data.source=folder",
+             "data.data_dir=" + str(data)]
+    config = config_lib.override(gpu, small)
+    model, history = run.train(config, tmp_path / "run", verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.values()), history
+    assert (tmp_path / "run" / "checkpoints" / "generator_epoch001.weights.h5").exists()
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run

@@ -162,6 +162,25 @@ def cpu():
     )
 
 
+def gpu():
+    """One large GPU (an H200 or an A100): the cpu recipe's data and shares, bigger crops and batch.
+
+    224 px crops of a 256 px feature cache (python -m data_prep cache --size 256), batch 64,
+    width 48, bfloat16 compute with float32 variables (no loss scaling needed). XLA is off: with
+    bfloat16, TF 2.21's XLA refuses the gradient of the head's slice of the warped colours ("mixed
+    precision is disallowed" in StridedSliceGrad), and on a CPU it measured slower anyway; try
+    train.jit_compile=true with float32 on a GPU. The learning rates follow the 4x batch by the
+    square-root rule (3e-4 -> 6e-4)."""
+    return ExperimentConfig(
+        preset="gpu",
+        data=DataConfig(image_size=224, reference_size=224, group_shares=WORLD_SHARES),
+        model=ModelConfig(width=48, encoder_weights="imagenet", disc_width=48, disc_layers=3),
+        optim=OptimConfig(lr=6e-4, d_lr=4e-4),
+        train=TrainConfig(epochs=40, steps_per_epoch=1000, batch_size=64, backup_every=200, mixed_precision=True,
+                          precision="mixed_bfloat16", sample_count=8),
+    )
+
+
 def places365():
     """GPU scale: Places365 from TFDS, 256 px, global batch 64, mirrored over the GPUs, mixed precision."""
     return ExperimentConfig(
@@ -182,7 +201,7 @@ def places365():
     )
 
 
-PRESETS = {"tiny": tiny, "cpu": cpu, "places365": places365}
+PRESETS = {"tiny": tiny, "cpu": cpu, "gpu": gpu, "places365": places365}
 
 
 def preset(name):
