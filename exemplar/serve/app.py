@@ -1,13 +1,17 @@
 """The web app: a small Starlette (ASGI) app serving one plain page and a JSON API.
 
 Routes (no request ever carries a path; uploads and jobs are named by server-made ids):
-  GET  /                         the page (index.html, app.js, style.css are package data, read once)
-  GET  /api/config               what the page offers: palettes, the reference folder, limits, readiness
+  GET  /                         the page (index.html, app.js, hints.js, style.css: package data, read once)
+  GET  /api/config               what the page offers: palettes, the reference folder, readiness, whether
+                                 the model takes colour hints, and the page's defaults and limits (the page
+                                 hard-codes none of them)
   POST /api/uploads?role=R&name=N  the raw file as the body, streamed to the workspace with a size cap
   GET  /api/uploads/{id}/preview a small 8-bit PNG of an upload, for the page
   GET  /api/library/{n}/thumb    a thumbnail of the reference folder's n-th photo
   POST /api/jobs                 JSON {target, references, library, search, top_k, palette, strength, vividness,
-                                 video}
+                                 video, hints}; hints: [{x, y, colour, units}], x and y fractions of the
+                                 photo's width and height in [0, 1] (units "fraction", the default) or
+                                 pixels of the uploaded photo (units "pixels"), colour a hex or CSS name
   GET  /api/jobs?ids=a,b         the state of those jobs (the page polls its own)
   GET  /api/jobs/{id}/preview    the result, small, for the before/after view
   GET  /api/jobs/{id}/result     the full-resolution PNG (a film: MP4), as a download
@@ -29,8 +33,12 @@ from exemplar.serve.jobs import QueueFull
 from exemplar.serve.workspace import UploadError, display_name
 
 ASSETS = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-          "style.css": "text/css; charset=utf-8"}
+          "hints.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 MAX_REFERENCES = 16
+STRENGTH = 1.0  # the page's starting strength: the full colorization
+TOP_K, MAX_TOP_K = 3, 8  # photos found in the reference folder: the page's start, and the most
+MAX_VIVIDNESS = 0.95  # as exemplar colorize --vividness: past it the colours only get patchier
+HINT_UNITS = ("fraction", "pixels")
 
 
 def build_app(workspace, engine, jobs):
@@ -47,14 +55,21 @@ def build_app(workspace, engine, jobs):
     async def config(request):
         from exemplar.palette import BUILTIN, parse_palette
 
+        from exemplar.hints import MAX_HINTS
+
         ready = jobs.ready.is_set()
         return JSONResponse({
             "ready": ready, "load_error": jobs.load_error, "method": engine.options["method"],
+            "size": engine.options["size"],
             "palettes": {name: parse_palette(name).hex() for name in BUILTIN},
             "library": [label for label, _ in engine.library] if ready else [],
             "has_reference_dir": engine.reference_dir is not None,
-            "vividness": engine.supports_vividness, "video": _video_available(),
-            "max_upload_mb": workspace.max_upload_bytes / 1e6, "max_megapixels": workspace.max_pixels / 1e6,
+            "hints": ready and engine.hints_available, "hints_note": engine.hints_note,
+            # vividness None: the method has no such setting (match); the page hides its slider
+            "defaults": {"strength": STRENGTH, "vividness": engine.vividness, "top_k": TOP_K},
+            "limits": {"max_upload_mb": workspace.max_upload_bytes / 1e6, "max_megapixels": workspace.max_pixels / 1e6,
+                       "max_references": MAX_REFERENCES, "max_top_k": MAX_TOP_K, "max_vividness": MAX_VIVIDNESS,
+                       "max_hints": MAX_HINTS},
         })
 
     async def upload(request):
@@ -174,26 +189,67 @@ def _job_spec(body, workspace, engine):
         except ExemplarError as error:
             raise UploadError(str(error)) from error
     search, video = bool(body.get("search")), bool(body.get("video"))
-    if video and not _video_available():
-        raise UploadError("this version of exemplar cannot colorize films")
     if video and search:
         raise UploadError("for a film, pick references yourself: finding similar photos works on photos only")
     if palette is not None and (references or library or search):
         raise UploadError("give colour references or a palette, not both")
-    strength, vividness, top_k = body.get("strength", 1.0), body.get("vividness"), body.get("top_k", 3)
-    if not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+    strength, vividness, top_k = body.get("strength", STRENGTH), body.get("vividness"), body.get("top_k", TOP_K)
+    if not _number(strength) or not 0 <= strength <= 1:
         raise UploadError("strength must be a number between 0 and 1")
-    if vividness is not None and (not isinstance(vividness, (int, float)) or not 0 <= vividness < 1):
-        raise UploadError("vividness must be a number from 0 to below 1")
-    if not isinstance(top_k, int) or not 1 <= top_k <= 8:
-        raise UploadError("the number of references to find must be between 1 and 8")
+    if vividness is not None and (not _number(vividness) or not 0 <= vividness <= MAX_VIVIDNESS):
+        raise UploadError(f"vividness must be a number from 0 to {MAX_VIVIDNESS}")
+    if not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise UploadError(f"the number of references to find must be between 1 and {MAX_TOP_K}")
+    hints = _hints(body.get("hints") or [], workspace, body.get("target"), video, engine)
     return {"target": body.get("target"), "references": references, "library": library, "search": search,
             "top_k": top_k, "palette": palette, "strength": float(strength), "video": video,
-            "vividness": None if vividness is None else float(vividness)}
+            "vividness": None if vividness is None else float(vividness), "hints": hints}
 
 
-def _video_available():
-    """The video tab is offered where ``exemplar video`` (and its PyAV decoder) is installed."""
-    from importlib.util import find_spec
+def _hints(hints, workspace, target_id, video, engine):
+    """The request's hints -> [(x, y, "#rrggbb")] for Colorizer.run: x, y pixels or "42.5%" strings.
 
-    return find_spec("exemplar.video") is not None and find_spec("av") is not None
+    Each hint is {"x", "y", "colour", "units"}; a bad one is refused naming it ("hint 2: ..."), as
+    are more than exemplar.hints.MAX_HINTS, hints on a film, and hints to a model without the input.
+    """
+    from exemplar.errors import ExemplarError
+    from exemplar.hints import MAX_HINTS, parse_colour
+
+    if not isinstance(hints, list):
+        raise UploadError("hints must be a list of {x, y, colour}")
+    if not hints:
+        return []
+    if video:
+        raise UploadError("colour hints work on photos, not films, from this page")
+    if not engine.hints_available:
+        raise UploadError(f"colour hints cannot be used: {engine.hints_note}")
+    if len(hints) > MAX_HINTS:
+        raise UploadError(f"{len(hints)} hints given; at most {MAX_HINTS} are taken")
+    info = workspace.upload(target_id, "target").info
+    resolved = []
+    for number, hint in enumerate(hints, 1):
+        if not isinstance(hint, dict) or not {"x", "y", "colour"} <= set(hint):
+            raise UploadError(f"hint {number}: needs x, y and colour")
+        x, y, units = hint["x"], hint["y"], hint.get("units", "fraction")
+        if units not in HINT_UNITS:
+            raise UploadError(f"hint {number}: units must be one of {', '.join(HINT_UNITS)}, not {units!r}")
+        if not (_number(x) and _number(y)):
+            raise UploadError(f"hint {number}: x and y must be numbers")
+        if units == "fraction":
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise UploadError(f"hint {number}: ({x:g}, {y:g}) is outside the picture (fractions 0 to 1)")
+            x, y = f"{100 * x:.4f}%", f"{100 * y:.4f}%"
+        elif not (0 <= x < info["width"] and 0 <= y < info["height"]):
+            raise UploadError(f"hint {number}: ({x:g}, {y:g}) is outside the picture "
+                              f"(0 to {info['width'] - 1}, 0 to {info['height'] - 1} pixels)")
+        try:
+            red, green, blue = parse_colour(hint["colour"], str(number))
+        except ExemplarError as error:
+            raise UploadError(str(error)) from error
+        resolved.append((float(x) if units == "pixels" else x, float(y) if units == "pixels" else y,
+                         f"#{red:02x}{green:02x}{blue:02x}"))
+    return resolved
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

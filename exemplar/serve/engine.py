@@ -6,9 +6,12 @@ that folder, searched by similarity exactly as ``exemplar colorize --reference-d
 result is written as PNG at the target's full size, keeping 16-bit samples and alpha as the CLI
 does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside). A film
 goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, to an MP4.
+
+Colour hints (``spec["hints"]``: ``(x, y, colour)`` with x, y pixels of the target or "42%"
+strings, checked by the app) go to :meth:`Colorizer.run` as they are; :meth:`load` tells the page
+whether the loaded model has the hint input (:attr:`hints_note` says why not, in words).
 """
 
-import inspect
 import re
 import warnings
 
@@ -29,11 +32,29 @@ class Engine:
         self.colorizer = None
         self.index = None
         self.library = []  # [(label, path)] of the reference folder's usable photos, in index order
+        self.hints_note = "the models are loading"  # None once loaded with a model that takes hints
+        self.vividness = None  # the colorizer's default vividness (net), None for match (no such setting)
+
+    @property
+    def hints_available(self):
+        return self.hints_note is None
 
     def load(self):
         from exemplar.colorizer import Colorizer
 
         self.colorizer = Colorizer(max_pixels=self.workspace.max_pixels, **self.options)
+        if self.options["method"] != "net":
+            self.hints_note = ("colour hints need the net method; this server runs match "
+                               "(start it without --method match)")
+        elif not self.colorizer.method.head.hints:
+            self.hints_note = ("this model was trained without the colour hint input, so it cannot take "
+                               "hints; start the server with --weights of a model trained with hints")
+        else:
+            self.hints_note = None
+        if self.options["method"] == "net":
+            from exemplar.net_colorizer import DEFAULT_VIVIDNESS
+
+            self.vividness = round(DEFAULT_VIVIDNESS, 4)  # 0.62; the page's slider starts here
         if self.reference_dir is not None:
             self._load_library()
 
@@ -49,13 +70,6 @@ class Engine:
             image = read_image(path, max_pixels=self.workspace.max_pixels)
             write_image(self.workspace.root / "library" / f"{number}.png", shrink(image.rgb, LIBRARY_THUMB))
             self.library.append((path.relative_to(self.index.directory).as_posix(), path))
-
-    @property
-    def supports_vividness(self):
-        """Whether this version's Colorizer.run takes ``vividness`` (the one place it is wired)."""
-        from exemplar.colorizer import Colorizer
-
-        return "vividness" in inspect.signature(Colorizer.run).parameters
 
     # ------------------------------------------------------------------ one job
 
@@ -99,9 +113,8 @@ class Engine:
             return self._run_video(job, target, references)
 
         job.stage = "colorizing"
-        options = {"strength": spec.get("strength", 1.0), "palette": spec.get("palette")}
-        if spec.get("vividness") is not None and self.supports_vividness:
-            options["vividness"] = spec["vividness"]
+        options = {"strength": spec.get("strength", 1.0), "palette": spec.get("palette"),
+                   "vividness": spec.get("vividness"), "hints": spec.get("hints", [])}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExemplarWarning)
             result = self.colorizer.run(target.path, references, **options)
@@ -130,13 +143,29 @@ class Engine:
 
         job.stage = "colorizing the film"
         output = self.workspace.job_folder(job.id) / "result.mp4"
-        VideoColorizer(self.colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
-                                           strength=job.spec.get("strength", 1.0), on_progress=progress)
+        colorizer = _WithVividness(self.colorizer, job.spec.get("vividness"))
+        VideoColorizer(colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
+                                      strength=job.spec.get("strength", 1.0), on_progress=progress)
         job.result = {"width": target.info["width"], "height": target.info["height"], "video": True,
                       "frames": target.info["frames"], "download": f"{_stem(target.name)}_colorized.mp4"}
 
     def forget(self, job):
         self.workspace.drop_job_folder(job.id)
+
+
+class _WithVividness:
+    """The server's Colorizer with this film job's vividness on every ``run`` (VideoColorizer's
+    ``run`` has no vividness of its own); everything else is the colorizer's."""
+
+    def __init__(self, colorizer, vividness):
+        self._colorizer, self._vividness = colorizer, vividness
+
+    def run(self, *args, **kwargs):
+        kwargs.setdefault("vividness", self._vividness)
+        return self._colorizer.run(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._colorizer, name)
 
 
 def _stem(name):

@@ -14,6 +14,9 @@ const state = {
   colours: [],      // {hex, weight} of "My colours"
   jobs: [],         // {id, target (upload)}, newest last
   shown: null,      // id of the job in the before/after view
+  viewing: null,    // the upload (photo or film) in the view, and whether its result is shown
+  viewingResult: false,
+  hints: {},        // upload id -> [{x, y, colour}] colour hints (hints.js)
   polling: false,
 };
 
@@ -45,7 +48,7 @@ async function answer(response) {
 // ---------------------------------------------------------------- uploads
 
 async function upload(file, role) {
-  const limit = state.config ? state.config.max_upload_mb : Infinity;
+  const limit = state.config ? state.config.limits.max_upload_mb : Infinity;
   if (file.size > limit * 1e6) {
     throw new Error(`${file.name}: the file is ${(file.size / 1e6).toFixed(1)} MB; ` +
                     `this server accepts files up to ${limit} MB`);
@@ -204,9 +207,9 @@ function renderLibrary() {
 function chosen() { return state.tab === "video" ? state.videos : state.targets; }
 
 function jobRequest(target) {
-  const request = {target: target.id, strength: Number($("strength").value), video: target.role === "video"};
-  const vividness = Number($("vividness").value);
-  if (vividness !== 0.62) request.vividness = vividness;  // 0.62 = the colorizer's default; unchanged sends nothing
+  const request = {target: target.id, strength: Number($("strength").value), video: target.role === "video",
+                   hints: hintsRequest(target)};
+  if (state.config.defaults.vividness !== null) request.vividness = Number($("vividness").value);  // films too
   if (mode() === "reference") {
     request.references = state.references.map((r) => r.id);
     request.library = [...state.picked];
@@ -218,8 +221,8 @@ function jobRequest(target) {
   return request;
 }
 
-async function colorize() {
-  for (const target of chosen()) {
+async function colorize(targets = chosen()) {
+  for (const target of targets) {
     try {
       const job = await answer(await fetch("/api/jobs", {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(jobRequest(target)),
@@ -312,6 +315,9 @@ function showOriginal(target) {
   $("after").src = target.preview;
   $("viewer-caption").textContent = `${target.name} · ${target.width}×${target.height}`;
   $("download").hidden = true;
+  state.viewing = target;
+  state.viewingResult = false;
+  renderHints();
 }
 
 function showResult(job) {
@@ -330,6 +336,9 @@ function showResult(job) {
   link.href = `/api/jobs/${job.id}/result`;
   link.download = r.download;
   link.hidden = false;
+  state.viewing = job.target;
+  state.viewingResult = !r.video;
+  renderHints();
   renderQueue();
 }
 
@@ -340,6 +349,7 @@ function switchTab(tab) {
     $(`${t}-step`).hidden = t !== tab;
   }
   renderChips();
+  renderHints();
 }
 
 function split() {
@@ -363,7 +373,10 @@ async function start() {
     $(id).addEventListener("input", () => { $(`${id}-value`).textContent = Number($(id).value).toFixed(2); });
   }
   $("split").addEventListener("input", split);
-  $("colorize").onclick = colorize;
+  $("hint-layer").addEventListener("click", addHint);
+  $("after").addEventListener("load", placeHintLayer);
+  window.addEventListener("resize", placeHintLayer);
+  $("colorize").onclick = () => colorize();
   split();
 
   for (;;) {  // the models load in the background: ask until they are ready
@@ -383,10 +396,22 @@ async function start() {
   $("palette-builtin").replaceChildren(...Object.keys(c.palettes).map((name) => new Option(name, name)));
   renderBuiltin();
   renderLibrary();
-  $("vividness-note").hidden = c.vividness;
-  $("tab-video").disabled = !c.video;
-  $("tab-video").title = c.video ? "Colorize a film" : "This installation cannot colorize films";
+  applyDefaults(c);
   renderChips();
+}
+
+// The controls start at the server's defaults, within its limits (one source: /api/config).
+function applyDefaults(c) {
+  const {defaults, limits} = c;
+  $("strength").value = defaults.strength;
+  $("top-k").value = defaults.top_k;
+  $("top-k").max = limits.max_top_k;
+  $("vividness-row").hidden = defaults.vividness === null;  // match has no vividness
+  if (defaults.vividness !== null) {
+    $("vividness").max = limits.max_vividness;
+    $("vividness").value = defaults.vividness;
+  }
+  for (const id of ["strength", "vividness"]) $(`${id}-value`).textContent = Number($(id).value).toFixed(2);
 }
 
 start();
