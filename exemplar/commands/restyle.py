@@ -2,8 +2,8 @@
 
 import click
 
-from exemplar.commands.options import (check_outputs, colorizer_options, find_references, load_palette, make_colorizer,
-                                       run_job, user_errors)
+from exemplar.commands.options import (check_outputs, colorizer_options, find_references, hint_options, load_hints,
+                                       load_palette, make_colorizer, run_job, user_errors)
 
 
 @click.command()
@@ -33,13 +33,16 @@ from exemplar.commands.options import (check_outputs, colorizer_options, find_re
 @click.option("--sheet-height", default=256, show_default=True, type=click.IntRange(32, 2048),
               help="Height in pixels of each panel of the comparison sheet.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist (refused otherwise).")
+@hint_options
 @colorizer_options
 def restyle(target, references, palettes, palette_modes, palette_images, palette_colours, reference_dir, top_k, out_dir,
-            sheet_height, overwrite, method, weights, follow_reference, size, strength, max_megapixels):
+            sheet_height, overwrite, hint, hints_file, method, weights, follow_reference, size, strength,
+            max_megapixels):
     """Colorize TARGET once per style and write a comparison sheet.
 
     Styles are any mix of references (-r), palettes (--palette, --palette-from) and a searched
-    reference folder (--reference-dir). Each is written as OUT_DIR/<stem>_<style>.png; the sheet
+    reference folder (--reference-dir); colour hints (--hint, --hints) hold in every style. Each is
+    written as OUT_DIR/<stem>_<style>.png; the sheet
     OUT_DIR/<stem>_sheet.png shows the grey input first and then every style, labelled.
     Exits with status 1 if any style failed (the others are still written).
     """
@@ -59,6 +62,7 @@ def restyle(target, references, palettes, palette_modes, palette_images, palette
         styles.append(("search", None, None))  # its references are searched once the encoder is loaded
     if not styles:
         raise click.UsageError("give at least one style: -r, --palette, --palette-from or --reference-dir")
+    hints = load_hints(hint, hints_file)  # colours and count checked before any model loads
 
     out_dir = Path(out_dir)
     stem = Path(target).stem
@@ -79,7 +83,13 @@ def restyle(target, references, palettes, palette_modes, palette_images, palette
         raise click.ClickException(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from error
     check_outputs(outputs + [sheet_path], overwrite)  # all refused before any work
 
-    grey = _shrink(_grey_input(target, max_megapixels), sheet_height)  # an unreadable target fails here, early
+    grey = _grey_input(target, max_megapixels)  # an unreadable target fails here, early
+    if hints:
+        from exemplar.hints import resolve
+
+        with user_errors():  # a hint outside the picture: one message, before any model loads
+            resolve(hints, width=grey.shape[1], height=grey.shape[0])
+    grey = _shrink(grey, sheet_height)
     colorizer = make_colorizer(method, size, max_megapixels, weights, follow_reference)
     from exemplar.contact_sheet import SheetPanel, contact_sheet
 
@@ -90,7 +100,8 @@ def restyle(target, references, palettes, palette_modes, palette_images, palette
             if refs is None:
                 refs = find_references(colorizer, target, reference_dir, top_k, max_megapixels)
                 label = f"{name}: {', '.join(Path(r).stem for r in refs)}"  # which references were picked
-            result = run_job(colorizer, target, refs, output, overwrite=overwrite, strength=strength, palette=palette)
+            result = run_job(colorizer, target, refs, output, overwrite=overwrite, strength=strength, palette=palette,
+                             hints=hints)
         except click.ClickException as error:
             failures.append(f"style {name}: {error.message}")
             continue
