@@ -3,12 +3,16 @@
 The colorizer is loaded once (its load time is printed apart), warmed up on the small pair so
 that graph tracing is not timed, then:
 - small: a 512x512 target with a 512x512 reference, the median of ``--runs`` runs;
-- big: a 6000x4000 target with a 512x512 reference, the median of ``--big-runs`` runs.
+- big: a 6000x4000 target with a 512x512 reference, the median of ``--big-runs`` runs;
+- hints (``--only hints``, net with a model that has the hint input): the 512x512 target, automatic,
+  with no hint and with 10 hints (fixed points and colours), the median of ``--runs`` runs each,
+  alternated so that the shared machine's load falls on both alike; issue 19 allows +10%.
 Targets and reference are written as JPEG files first and passed by path, so the timings cover
 what ``exemplar colorize`` does: decoding, colorizing, composing the full-size output (not
 writing it). Peak memory: run one case alone under ``/usr/bin/time -v`` (maximum resident set):
 
     python benchmarks/speed.py [--only small|big] [--method match] [--size 256] [--runs 5]
+    python benchmarks/speed.py --only hints --method net --weights MODEL_DIR [--runs 9]
     /usr/bin/time -v python benchmarks/speed.py --only big
 
 The photos are cut from ../shared/data/val/bsds (``--data`` to change the data root, ``--image``
@@ -62,9 +66,26 @@ def timed(colorizer, target, reference, runs):
     return statistics.median(seconds), seconds
 
 
+def hints_timing(colorizer, target, runs):
+    """Median seconds of an automatic colorize of ``target`` without hints and with 10, runs alternated."""
+    rng = np.random.default_rng(0)
+    hints = [(f"{x:.1f}%", f"{y:.1f}%", tuple(int(v) for v in rgb))
+             for x, y, rgb in zip(rng.uniform(2, 98, 10), rng.uniform(2, 98, 10), rng.integers(0, 256, (10, 3)))]
+    colorizer.colorize(target)  # both paths traced once, untimed
+    colorizer.colorize(target, hints=hints)
+    seconds = {0: [], 10: []}
+    for _ in range(runs):
+        for count in (0, 10):
+            start = time.perf_counter()
+            colorizer.colorize(target, hints=hints[:count])
+            seconds[count].append(time.perf_counter() - start)
+    return {count: statistics.median(s) for count, s in seconds.items()}, seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["small", "big"], default=None, help="run one case only (default: both)")
+    parser.add_argument("--only", choices=["small", "big", "hints"], default=None,
+                        help="run one case only (default: small and big; hints only when asked)")
     parser.add_argument("--method", default="match", help="colorizer method (default match)")
     parser.add_argument("--weights", default=None, help="net's model folder (default: the shipped model)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
@@ -83,7 +104,7 @@ def main():
         grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)  # (H, W) uint8
         small = write_jpeg(tmp / "small.jpg", grey, (512, 512))
         reference = write_jpeg(tmp / "reference.jpg", photo[:, ::-1], (512, 512))
-        big = write_jpeg(tmp / "big.jpg", grey, BIG) if args.only != "small" else None
+        big = write_jpeg(tmp / "big.jpg", grey, BIG) if args.only in (None, "big") else None
         del photo, grey
 
         from exemplar.colorizer import Colorizer
@@ -95,11 +116,18 @@ def main():
         for _ in range(args.warmup):
             colorizer.colorize(small, references=[reference])
 
+        if args.only == "hints":
+            medians, seconds = hints_timing(colorizer, small, args.runs)
+            for count in (0, 10):
+                runs = ", ".join(f"{s:.2f}" for s in seconds[count])
+                print(f"512x512, {count:2d} hints: {medians[count]:.3f} s  (median of {len(seconds[count])}: {runs})")
+            print(f"10 hints add {100 * (medians[10] / medians[0] - 1):+.1f}% (issue 19 allows +10%)")
+            return
         if args.only != "big":
             median, seconds = timed(colorizer, small, reference, args.runs)
             runs = ", ".join(f"{s:.2f}" for s in seconds)
             print(f"512x512 pair:    {median:.3f} s  (median of {len(seconds)}: {runs})")
-        if args.only != "small":
+        if args.only in (None, "big"):
             median, seconds = timed(colorizer, big, reference, args.big_runs)
             runs = ", ".join(f"{s:.2f}" for s in seconds)
             print(f"{BIG[1]}x{BIG[0]} target: {median:.3f} s  (median of {len(seconds)}: {runs})")
