@@ -33,6 +33,7 @@ from exemplar.net.soft_ab_histogram import SoftAbHistogram
 from exemplar.net.soft_encoding import SoftEncoding
 from training import losses
 from training.hint_simulation import simulate_hints
+from training.keras_compat import SkipSymbolicBuildWhenBuilt, is_multi_worker
 
 LOSS_NAMES = ("ce", "l1", "adv_g", "d", "hist", "cls", "tv", "gate", "total")
 WEIGHT_KEYS = ("ce", "l1", "adv", "hist", "cls", "tv")
@@ -40,7 +41,7 @@ FEATURE_KEYS = ("target_s4", "target_s8", "target_s16", "target_s32", "reference
 
 
 @keras.saving.register_keras_serializable(package="exemplar")
-class ColorizationGAN(keras.Model):
+class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
     """Trains ``head`` (ColorHead) against ``discriminator`` (PatchDiscriminator on 1/4-size Lab).
 
     class_weights: (Q,) rebalancing weights (AbBins.rebalancing_weights of the training colours).
@@ -49,6 +50,9 @@ class ColorizationGAN(keras.Model):
     l1_all: smooth-L1 on every example (the regression ablation), not only self pairs.
     hints: keyword arguments of training.hint_simulation.simulate_hints (share, p, max_count,
     colourful), used when the head has the hint input.
+
+    Built in full before fit() (here and in compile), so fit() skips Keras's symbolic build, which
+    fails under MultiWorkerMirroredStrategy (SkipSymbolicBuildWhenBuilt, training.keras_compat).
     """
 
     def __init__(self, head, discriminator, class_weights, encoder=None, hist_bins=21, palette_share=0.2,
@@ -86,16 +90,6 @@ class ColorizationGAN(keras.Model):
         self.loss_weights = {key: float(_get(loss_weights, key)) for key in WEIGHT_KEYS}
         g_optimizer.build(self.generator.trainable_variables)  # slots now: BackupAndRestore finds them on restart
         d_optimizer.build(self.discriminator.trainable_variables)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Skip Keras's symbolic build when there is nothing left to build (always, for this model:
-        __init__ builds it and compile builds both optimizers). Under a strategy Keras (3.15) first
-        takes a batch and reduces it across replicas to learn its shapes, which
-        MultiWorkerMirroredStrategy cannot do for a dict of tensors (keras-team/keras#20329): fit()
-        failed on every worker of a cluster."""
-        if all(layer.built for layer in self._flatten_layers()) and self.optimizer.built:
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # ---------------------------------------------------------------- inputs
 
@@ -215,7 +209,7 @@ class ColorizationGAN(keras.Model):
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
         results = {tracker.name: tracker.result() for tracker in self.trackers}
-        if _multi_worker(tf.distribute.get_strategy()):
+        if is_multi_worker(tf.distribute.get_strategy()):
             # Keras (3.15) averages the logs over the workers with strategy.reduce("MEAN", axis=0),
             # which fails on scalars: give it shape (1,) and it returns the scalar mean.
             results = {name: tf.reshape(value, (1,)) for name, value in results.items()}
@@ -232,12 +226,6 @@ def _top_bins(hist, size, low=3, high=8):
     threshold = tf.gather(ranked, k - 1, batch_dims=1)[:, None]  # (B, 1): the k-th largest value
     kept = tf.where(hist >= threshold, hist, 0.0)
     return kept / (tf.reduce_sum(kept, -1, keepdims=True) + 1e-8)
-
-
-def _multi_worker(strategy):
-    """True for a MultiWorkerMirroredStrategy with more than one worker (Keras's own test, which
-    decides how fit() reduces the logs)."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
 def _get(weights, key):
