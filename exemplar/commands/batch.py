@@ -13,20 +13,6 @@ from exemplar.commands.options import colorizer_options, user_errors
 MAX_LISTED = 50  # failed rows printed on the terminal when a report file lists them all
 
 
-def read_pairs(csv_path):
-    """Rows of a ``target,reference,output`` CSV as (row number, target, [references], output) Paths.
-
-    See :func:`exemplar.scale.job.jobs_from_csv` (the parser); kept for callers of the old helper.
-    """
-    from pathlib import Path
-
-    from exemplar.scale.job import jobs_from_csv
-
-    with user_errors():
-        jobs = jobs_from_csv(csv_path)
-    return [(j.row, Path(j.target), [Path(r) for r in j.references], Path(j.output)) for j in jobs]
-
-
 @click.command()
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--out-dir", type=click.Path(file_okay=False),
