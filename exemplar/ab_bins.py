@@ -36,9 +36,9 @@ def in_gamut_centres(grid=GRID):
     et al. keep every cell their data's colours fall in: the centre-only rule would drop the
     most saturated colours of each hue.
     """
-    from exemplar.color import lab_to_linear_rgb
+    from exemplar.color import AB_SCALE, lab_to_linear_rgb
 
-    axis = np.arange(-110.0, 110.0 + 1e-6, grid, dtype=np.float32)
+    axis = np.arange(-AB_SCALE, AB_SCALE + 1e-6, grid, dtype=np.float32)  # the ab extent the nets see as [-1, 1]
     a, b = np.meshgrid(axis, axis, indexing="ij")
     centres = np.stack([a.ravel(), b.ravel()], -1)  # (G, 2), a major
     offsets = np.array([(da, db) for da in (-0.45, 0.0, 0.45) for db in (-0.45, 0.0, 0.45)], np.float32) * grid

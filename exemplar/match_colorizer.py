@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from exemplar.color import AB_SCALE
 from exemplar.correspondence import center_and_normalize, cosine_attention
 
 
@@ -104,11 +105,11 @@ class MatchColorizer:
             values.append(small.reshape(-1, 2))  # (Nk_i, 2) ab
         # All references' positions form one key set: correspondence runs over them together.
         key = np.concatenate(keys)[None]  # (1, Nk, C)
-        value = np.concatenate(values)[None] / 110.0  # (1, Nk, 2) ab/110
+        value = np.concatenate(values)[None] / AB_SCALE  # (1, Nk, 2) ab/110
         # Features are already centred and normalised; cosine_attention re-centres on the joint
         # set (harmless: the means are ~0) and gives the top-1 similarity for the confidence.
         warped, top = cosine_attention(query[None], key, value, temperature=self.temperature, top_k=1)
-        warped = np.asarray(warped)[0].reshape(h8, w8, 2) * 110.0  # (h/8, w/8, 2) ab
+        warped = np.asarray(warped)[0].reshape(h8, w8, 2) * AB_SCALE  # (h/8, w/8, 2) ab
         best = np.asarray(top)[0, :, 0].reshape(h8, w8)  # (h/8, w/8) cosine in [-1, 1]
         low, high = self.confidence
         trust = np.clip((best - low) / (high - low), 0.0, 1.0)[..., None]

@@ -14,6 +14,7 @@ import os
 import types
 import typing
 
+from exemplar.ab_bins import DEFAULT_TEMPERATURE
 from exemplar.errors import ExemplarError
 
 
@@ -76,7 +77,9 @@ class LossConfig:
     tv: float = 0.01  # total variation of the output ab
     palette_share: float = 0.2  # share of examples trained as palette colorization (histogram only)
     auto_share: float = 0.15  # share trained as automatic colorization (no reference, no histogram)
-    train_temperature: float = 0.38  # annealed-mean temperature of the ab that l1/hist/tv/adv see
+    # annealed-mean temperature of the ab that l1/hist/tv/adv see: the one inference decodes with by
+    # default (exemplar.ab_bins, 1 - DEFAULT_VIVIDNESS), so training sees what users get
+    train_temperature: float = DEFAULT_TEMPERATURE
     # Simulated colour hints (model.hints), in every mode: the share of examples that get any, their
     # count (1 + a geometric draw of success probability hint_p, at most hint_max), and the share of
     # positions drawn where the truth is colourful (the rest uniformly). Half the hints are 3x3 cells.

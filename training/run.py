@@ -18,6 +18,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from exemplar.color import AB_SCALE
 from exemplar.errors import ExemplarError
 from training import config as config_lib
 from training.callbacks import ResumableBackup, training_callbacks
@@ -328,7 +329,7 @@ def _train_worker(strategy, config, run_dir, out_dir, extra_callbacks, verbose):
         train_ds, val_ds, sample, num_classes = load_data(
             config, config.data.seed + done_steps, config.train.sample_count, report_path=report
         )
-        weights = colour_weights(batch["target_ab"].numpy() * 110.0 for batch in train_ds.take(20))
+        weights = colour_weights(batch["target_ab"].numpy() * AB_SCALE for batch in train_ds.take(20))
     with strategy.scope():
         model = compile_model(build_model(config, num_classes, weights), config)
     if init_weights:  # fine-tuning: start the generator from another run's weights
