@@ -3,9 +3,9 @@
 This checks the loss scaling of ColorizationGAN.train_step (per-replica means divided by the
 number of replicas, gradients summed across replicas) including the masked losses (pixel loss on
 self pairs, class loss on labelled photos), whose masks differ between the replicas here. Every
-example is trained in reference mode (loss.palette_share = loss.auto_share = 0): the per-example
-mode draw is random and the replicas draw independently, so with other shares the two runs would
-see different modes. Logical devices must be configured before TensorFlow initialises its
+example is trained in reference mode without simulated hints (loss.palette_share =
+loss.auto_share = loss.hint_share = 0): the per-example mode and hint draws are random and the
+replicas draw independently, so with other shares the two runs would see different inputs. Logical devices must be configured before TensorFlow initialises its
 devices, so the comparison runs in a subprocess and the rest of the suite keeps its single CPU
 device.
 
@@ -40,7 +40,8 @@ _COMPARE = textwrap.dedent(
     from training import config as config_lib, run
 
     # Every example in reference mode: no random mode draw in the step.
-    config = config_lib.override(config_lib.preset("tiny"), ["loss.palette_share=0", "loss.auto_share=0"])
+    config = config_lib.override(config_lib.preset("tiny"), ["loss.palette_share=0", "loss.auto_share=0",
+                                                                   "loss.hint_share=0"])
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:64, 0:64].astype(np.float32) / 64
     fields = [np.stack([np.sin(3 * x + i), np.cos(2 * y - i)], -1) * 0.4 for i in range(4)]

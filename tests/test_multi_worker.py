@@ -81,7 +81,8 @@ _WORKER = textwrap.dedent(
         import numpy as np
         from training import config as config_lib, run
 
-        overrides = ["data.data_dir=" + sys.argv[3], "loss.palette_share=0", "loss.auto_share=0"]
+        overrides = ["data.data_dir=" + sys.argv[3], "loss.palette_share=0", "loss.auto_share=0",
+                     "loss.hint_share=0"]  # no random per-example draws: workers must match one process
         config = config_lib.override(config_lib.preset("tiny"), overrides)
         keras.utils.set_random_seed(0)
         train_ds, _, _, num_classes = run.load_data(config, seed=0)
