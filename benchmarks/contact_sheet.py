@@ -2,11 +2,14 @@
 (no reference) / truth per row, and a last row with a palette instead of the reference.
 
     python benchmarks/contact_sheet.py [--out docs/contact_sheet.jpg] [--rows 12] [--data ../shared/data]
-                                       [--weights MODEL_DIR] [--palette sepia]
+                                       [--weights MODEL_DIR] [--palette sepia] [--kinds people,faces,...]
 
 Rows alternate between the same-class pairs of ``val/pairs_same_class.csv`` (spread over the
 classes) and BSDS val photos (people, animals, objects, scenes) with the ``self`` protocol (own
-colours, mirrored and cropped); in the palette row match is its tone assignment.
+colours, mirrored and cropped); in the palette row match is its tone assignment. Then, per
+``--kinds`` val folder (default people, faces, animals, food, houses: its kitchens, bathrooms and
+bedrooms stand in for rooms, which have no val folder), ``--per-kind`` photos with their same-kind
+reference (the most similar other photo of the folder, as benchmarks/quality.py chooses it).
 Written as a small JPEG so it can live in the repository; the photos themselves stay in
 ../shared (their licences are in its README).
 """
@@ -30,6 +33,9 @@ def main():
     parser.add_argument("--height", type=int, default=96, help="panel height in pixels")
     parser.add_argument("--weights", default=None, help="net's model folder (default: the shipped model)")
     parser.add_argument("--palette", default="teal-orange", help="the palette of the last row")
+    parser.add_argument("--kinds", default="people,faces,animals,food,houses",
+                        help="val folders that get rows with a same-kind reference ('' for none)")
+    parser.add_argument("--per-kind", type=int, default=2, help="rows per --kinds folder")
     args = parser.parse_args()
 
     from exemplar.color import l_to_grey_rgb, rgb_to_l
@@ -65,6 +71,18 @@ def main():
               SheetPanel("net", net.colorize(grey, palette=palette)), SheetPanel("net, automatic", net.colorize(grey)),
               SheetPanel("truth", truth)]
     rows.append(contact_sheet(panels, height=args.height))
+    # Rows of the kinds old photos are mostly of: people, faces, animals, food, rooms.
+    from quality import same_kind_pairs
+
+    for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
+        for pair in spread(same_kind_pairs(data, kind), args.per_kind):
+            truth, reference = read_rgb(pair.target), read_rgb(pair.reference)
+            grey = l_to_grey_rgb(rgb_to_l(truth))
+            panels = [SheetPanel("grey", grey), SheetPanel(f"reference (same-kind {kind})", reference),
+                      SheetPanel("match", match.colorize(grey, [reference])),
+                      SheetPanel("net", net.colorize(grey, [reference])),
+                      SheetPanel("net, automatic", net.colorize(grey)), SheetPanel("truth", truth)]
+            rows.append(contact_sheet(panels, height=args.height))
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows])
     out = pathlib.Path(args.out)
