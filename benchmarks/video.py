@@ -29,7 +29,15 @@ Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end t
 colorize, encode to MP4), model load excluded. Memory: RSS sampled while a ``--memory-minutes``
 long 640x360 film (the clips looped) is colorized.
 
+A reference per shot (``--per-shot cut,bikes``, ``exemplar video --reference-dir``): the film's
+shots are found by the shot pass and each picks its reference from a folder holding each shot's
+own (its middle truth frame, mirrored and cropped to 85%: the ``self`` protocol) and
+``UNRELATED`` val photos (bicycles, cars and street scenes among them). Against a run with only
+the first shot's reference: PSNR per shot, and which reference each shot chose.
+``cut`` is the synthetic two-shot clip (two photos panned); ``bikes`` the real clip (six shots).
+
     python benchmarks/video.py [--clips pan,zoom,cut,slide,bikes,carphone] [--speed-frames 240] [--memory-minutes 0]
+                               [--per-shot cut,bikes]
 """
 
 import argparse
@@ -166,6 +174,8 @@ def main():
     parser.add_argument("--clips", default="pan,zoom,cut,slide")
     parser.add_argument("--speed-frames", type=int, default=240)
     parser.add_argument("--memory-minutes", type=float, default=0.0)
+    parser.add_argument("--per-shot", default="", help="films for the reference-per-shot check: cut, bikes")
+    parser.add_argument("--top-k", type=int, default=1, help="references per shot in --per-shot")
     args = parser.parse_args()
 
     from exemplar.colorizer import Colorizer
@@ -182,7 +192,9 @@ def main():
     video = VideoColorizer(colorizer)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="video_bench_"))
     rows = []
-    for kind in args.clips.split(","):
+    for kind in filter(None, args.per_shot.split(",")):
+        per_shot(tmp, args, kind, colorizer, video)
+    for kind in filter(None, args.clips.split(",")):
         if kind in REAL:
             truth, cuts = real_clip(kind)
             refs = [truth[0].astype(np.float32) / 255]  # the first frame in colour
@@ -235,6 +247,66 @@ def main():
         speed(tmp, args, video, refs=[self_reference(load(args.data, "106024").astype(np.float32) / 255)])
     if args.memory_minutes:
         memory(tmp, args, video, refs=[self_reference(load(args.data, "106024").astype(np.float32) / 255)])
+
+
+UNRELATED = ["bsds/101085.jpg", "bsds/102061.jpg", "bsds/108005.jpg", "bsds/119082.jpg", "vehicles/bike191_07bf7c.jpg",
+             "vehicles/bike28_191751.jpg", "vehicles/bike307_0c12ea.jpg", "cars/AZJ6991_f251f5.jpg",
+             "cars/JQS5683_324f3e.jpg", "scenes/street", "scenes/buildings", "people/0002_e0885a.jpg",
+             "people/0028_2c7217.jpg", "animals/10024_bd80f7.jpg", "food/1005746_28b565.jpg",
+             "houses/103_frontal_ab5f02.jpg"]  # a folder: its first two photos
+
+
+def per_shot(tmp, args, kind, colorizer, job):
+    """Each shot's reference chosen from a folder of the shots' own and unrelated photos, against
+    only the first shot's reference for the whole film: PSNR per shot."""
+    import shutil
+
+    from exemplar.evaluation import self_reference
+    from exemplar.video.shot_references import plan_shots
+
+    if kind in REAL:
+        truth, cuts = real_clip(kind)
+        fps = REAL_FPS
+    elif kind == "cut":
+        truth, cuts, fps = make_clip("cut", [load(args.data, name) for name in PHOTOS["cut"]]), [FRAMES // 2], FPS
+    else:
+        sys.exit(f"--per-shot {kind}: use cut or bikes")
+    bounds = list(zip([0] + cuts, cuts + [len(truth)]))  # the labelled shots
+    folder = tmp / kind / "period_photos"
+    folder.mkdir(parents=True)
+    own = []
+    for number, (start, end) in enumerate(bounds, start=1):
+        path = folder / f"shot{number}_own.png"
+        cv2.imwrite(str(path), self_reference(truth[(start + end) // 2])[..., ::-1])
+        own.append(path)
+    for name in UNRELATED:
+        source = args.data / "val" / name
+        for photo in sorted(source.glob("*.jpg"))[:2] if source.is_dir() else [source]:
+            shutil.copy(photo, folder / f"unrelated_{photo.parent.name}_{photo.name}")
+    source = write_folder([grey(f) for f in truth], tmp / kind / "grey_shots")
+
+    plan = plan_shots(source, folder, top_k=args.top_k, encoder=colorizer.method.encoder, fps=fps)
+    print(f"\nper-shot {kind}: shot pass {plan.seconds:.1f} s, {len(plan.shots)} shots found "
+          f"(labelled starts {[0] + cuts}); {plan.candidates} references in the folder")
+    for line in plan.lines():
+        print(line)
+    chosen = job.run(source, tmp / kind / "per_shot", reference_at=plan.reference_at(), shots=plan.starts, fps=fps)
+    first = job.run(source, tmp / kind / "first_only", [own[0]], fps=fps)
+    outputs = {name: read_folder(tmp / kind / name) for name in ("per_shot", "first_only")}
+    print(f"\n| {kind} shot | frames | reference chosen (similarity) | its own? | PSNR own reference per shot "
+          "| PSNR first shot's reference only | gain dB |")
+    print("|---|---|---|---|---:|---:|---:|")
+    for number, (start, end) in enumerate(bounds, start=1):
+        shot = next((s for s in plan.shots if s.start <= (start + end) // 2 < s.end), None)
+        best = shot.choices[0]
+        a, b = (psnr(outputs[name][start:end], truth[start:end]) for name in ("per_shot", "first_only"))
+        mine = pathlib.Path(best.name).name == own[number - 1].name
+        print(f"| {number} | {start}-{end - 1} | {pathlib.Path(best.name).name} ({best.similarity:.3f}) "
+              f"| {'yes' if mine else 'no'} | {a:.2f} | {b:.2f} | {a - b:+.2f} |")
+    a, b = (psnr(outputs[name], truth) for name in ("per_shot", "first_only"))
+    print(f"| all | 0-{len(truth) - 1} | | | {a:.2f} | {b:.2f} | {a - b:+.2f} |")
+    print(f"cuts: the job's {list(chosen.cut_frames)}, with one reference (found as it went) {list(first.cut_frames)}; "
+          f"{chosen.frames / chosen.seconds:.1f} and {first.frames / first.seconds:.1f} frames/s", flush=True)
 
 
 def write_mp4(path, frames_iter, count):

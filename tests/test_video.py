@@ -250,9 +250,9 @@ def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced(
     for t in range(5):  # content moves 2 px left per frame: 2 new columns at the right each frame
         finished += [(t, propagator.push(texture[:, 2 * t : 2 * t + 96], lambda t=t: colorizer(t), payload=t))]
     assert predicted == [0, 4]  # the colorizer runs on keyframes only
-    assert [[(kind, p) for _, kind, p in out] for _, out in finished] == [
+    assert [[(kind, p) for _, kind, p, _ in out] for _, out in finished] == [
         [("key", 0)], [], [], [], [("carried", 1), ("carried", 2), ("carried", 3), ("key", 4)]]
-    frames = {p: ab for _, out in finished for ab, _, p in out}
+    frames = {p: ab for _, out in finished for ab, _, p, _ in out}
     key = 0.25 * first + 0.75 * later  # carried colour kept 25% on the keyframe
     np.testing.assert_allclose(frames[4][16:48, 20:60].reshape(-1, 2).mean(axis=0), key, atol=1.0)
     np.testing.assert_allclose(frames[4][8:56, -3:].reshape(-1, 2).mean(axis=0), later, atol=1.0)  # guess replaced

@@ -25,7 +25,7 @@ def test_carried_colour_follows_each_frames_own_grey_edges():
     out = {}
     for t in range(9):
         l, ab = _stripes(t)
-        for colour, _, index in propagator.push(l, lambda ab=ab: ab, t):
+        for colour, _, index, _ in propagator.push(l, lambda ab=ab: ab, t):
             out[index] = colour
     errors = [np.abs(out[t] - _stripes(t)[1])[8:-8, 8:-8].mean() for t in range(1, 8)]
     assert max(errors) < 1.0, errors

@@ -3,6 +3,9 @@
 - :mod:`~exemplar.video.video_reader`, :mod:`~exemplar.video.frame_folder`: frames in (PyAV / image files);
 - :mod:`~exemplar.video.flow_propagation`: colour carried along optical flow between keyframes;
 - :mod:`~exemplar.video.reference_schedule`: references switched at given times;
+- :mod:`~exemplar.video.shots`: shot cuts; :mod:`~exemplar.video.shot_references`: a reference per shot
+  chosen from a folder (``--reference-dir``);
+- :mod:`~exemplar.video.measures`: flicker, CDC, warp error (the benchmark's);
 - :mod:`~exemplar.video.video_writer`, :mod:`~exemplar.video.frame_folder_writer`: resumable, atomic output;
 - :mod:`~exemplar.video.video_colorizer`: the whole job; :mod:`~exemplar.video.api`: ``colorize_video``.
 """

@@ -9,6 +9,8 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
+
 from exemplar.errors import ImageError
 from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
 
@@ -37,14 +39,16 @@ class FrameFolder:
         first = read_image(self.files[0], max_pixels=max_pixels).rgb
         self.height, self.width = first.shape[:2]
 
-    def frames(self):
-        """Yield each frame as (H, W, 3) float32 sRGB in [0, 1]; all must have the first one's size."""
+    def frames(self, size=None):
+        """Yield each frame as (H, W, 3) float32 sRGB in [0, 1]; all must have the first one's size.
+
+        size: (width, height) to scale each frame to (area averaging), as :meth:`VideoReader.frames`."""
         for path in self.files:
             rgb = read_image(path, max_pixels=self.max_pixels).rgb
             if rgb.shape[:2] != (self.height, self.width):
                 raise ImageError(path, f"frame is {rgb.shape[1]}x{rgb.shape[0]} but the first frame is "
                                        f"{self.width}x{self.height}")
-            yield rgb
+            yield rgb if size is None else cv2.resize(rgb, tuple(size), interpolation=cv2.INTER_AREA)
 
 
 def numbered_frames(folder):

@@ -5,7 +5,11 @@ Per frame (shapes for 640x360 at working size 256):
 2. :class:`FlowPropagator` runs the colorizer only on keyframes (start, shot cuts, reference
    switches, every few frames) and colours the frames between them from both neighbouring
    keyframes along optical flow, so it holds those frames (at most ``keyframe_interval``) until
-   the next keyframe is colorized;
+   the next keyframe is colorized. Shot cuts are those of a
+   :class:`~exemplar.video.shots.ShotDetector` fed as the frames arrive (hard cuts; a cross-fade
+   is only found after it), or the shots found before the job (``shots=``, from
+   :func:`~exemplar.video.shot_references.plan_shots`, cross-fades included): at each the colour
+   starts afresh, nothing is carried across;
 3. as for photos: ab up to full size with the guided filter, composed with the frame's own L;
 4. encode; every ``segment_frames`` frames the segment is closed (its last frame a keyframe, so
    nothing is held across) and the job's state saved, so a killed run resumes from the last
@@ -25,18 +29,21 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from exemplar.color import l_to_grey_rgb, lab_to_rgb, lab_to_rgb_keep_l, rgb_to_l_fast, rgb_to_lab
 from exemplar.colorizer import ExemplarWarning, colour_sources, resize_short_side
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.guided_filter import guided_upsample
+from exemplar.hints import Hint, check_hints, paint_spots
 from exemplar.image_io import rgb_to_uint
 from exemplar.video import MAX_KEYFRAME_INTERVAL
 from exemplar.video.flow_propagation import FlowPropagator
 from exemplar.video.frame_folder import DEFAULT_FPS, FrameFolder
 from exemplar.video.frame_folder_writer import FrameFolderWriter
-from exemplar.video.reference_schedule import ReferenceSchedule
+from exemplar.video.reference_schedule import ReferenceSchedule, parse_when
+from exemplar.video.shots import ShotDetector
 from exemplar.video.video_reader import VideoReader
 from exemplar.video.video_writer import CONTAINERS, VideoWriter
 
@@ -50,10 +57,11 @@ class VideoResult:
     output: Path
     frames: int  # frames written
     keyframes: int  # frames where the colorizer ran (start, cuts and switches included)
-    cuts: int  # shot cuts detected
+    cuts: int  # shot cuts (given, or detected)
     resumed_at: int  # frames taken from a previous run (0: started afresh)
     audio: str | None  # "copied", "re-encoded", or None (no audio, or a frame folder)
     seconds: float  # wall time of this run
+    cut_frames: tuple = ()  # where the shots start (frame numbers, 0 excluded)
 
 
 class VideoColorizer:
@@ -73,7 +81,7 @@ class VideoColorizer:
         self.segment_frames = segment_frames
 
     def run(self, source, output, references=(), palette=None, reference_at=(), strength=1.0, fps=None,
-            overwrite=False, resume=False, on_progress=None):
+            overwrite=False, resume=False, on_progress=None, shots=None, hints=(), hint_at=0):
         """Colorize ``source`` (video file or frame folder, or one opened with :func:`open_frames`)
         into ``output`` (video file or folder).
 
@@ -82,6 +90,14 @@ class VideoColorizer:
         :mod:`exemplar.video.reference_schedule`); fps: frame rate of a frame folder (default 25);
         resume: continue a killed run from its last finished segment;
         on_progress(done, total): called after every frame.
+        shots: the shot starts when they are known beforehand (frame numbers, from
+          :func:`exemplar.video.shot_references.plan_shots`): the film is cut there and nowhere else.
+          None: a :class:`ShotDetector` finds the hard cuts as the frames come.
+        hints: colour hints as for :meth:`Colorizer.run` (x, y in pixels of the film's frames, or
+          "42%"; ``net`` with a hint-trained model) for frame ``hint_at`` (a time or a frame number,
+          as WHEN of reference_at); their points are then followed from frame to frame
+          (:func:`exemplar.video.flow_propagation.track`) and every later keyframe of the shot gets
+          them where they moved, until a point is lost; each frame's spot is painted as for photos.
         Raises :class:`ImageError` / :class:`ExemplarError`; nothing is left at ``output`` then.
         """
         started = time.perf_counter()
@@ -91,11 +107,13 @@ class VideoColorizer:
         if Path(reader.path).resolve() == output.resolve():
             raise ImageError(output, "is the input; choose another output")
         schedule = ReferenceSchedule(references, palette, reference_at, reader.fps)
+        hints, hint_frame, hint_positions = self._hints(hints, hint_at, reader)
         labs = {id(image): self.colorizer.reference_lab(image) for image in schedule.images()}  # checks them all
         reference_rgb = {key: lab_to_rgb(lab) for key, lab in labs.items()}  # working size, read once
+        given_cuts = None if shots is None else sorted({int(f) for f in shots} - {0})
 
         work = output.parent / f".{output.name}.partial"
-        job = self._job(reader, schedule, strength)
+        job = self._job(reader, schedule, strength, given_cuts, hints, hint_frame)
         state = _load_state(work, job) if resume else None
         if state is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -108,21 +126,32 @@ class VideoColorizer:
         propagator = FlowPropagator(self.keyframe_interval, self.keep)
         if state is not None:
             propagator.load_state(state)
+        detector = ShotDetector() if given_cuts is None else None  # fed every frame, skipped ones too
+        cut_set = set(given_cuts or ())
 
-        def predict(l_work, span):
+        def predict(l_work, span, points=None):
             grey = l_to_grey_rgb(l_work)  # (h, w) sRGB grey: the colorizer's own target format
             refs = [reference_rgb[id(image)] for image in span.references]
-            return rgb_to_lab(self.colorizer.run(grey, refs, palette=span.palette).rgb)[..., 1:]  # (h, w, 2)
+            height, width = l_work.shape
+            spots = [Hint(f"{100 * (p[0] + 0.5) / width:.4f}%", f"{100 * (p[1] + 0.5) / height:.4f}%", h.rgb, h.text)
+                     for h, p in zip(hints, points or ()) if p is not None]  # tracked to this frame
+            return rgb_to_lab(self.colorizer.run(grey, refs, palette=span.palette, hints=spots).rgb)[..., 1:]
 
         counts = {"key": 0, "cut": 0, "carried": 0}
 
+        hint_abs = [hint.ab() for hint in hints]
+
         def emit(finished):
-            """Write the frames the propagator has finished, in order: (ab_work, kind, (index, L, L_work))."""
-            for ab_work, kind, (i, l_full, l_work) in finished:
+            """Write the frames the propagator has finished, in order: (ab_work, kind, (index, L, L_work), points)."""
+            for ab_work, kind, (i, l_full, l_work), points in finished:
                 counts[kind] += 1
                 if i % self.segment_frames == 0 or i == done:
                     writer.start_segment(i)
                 ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # (H, W, 2)
+                if points:  # as for photos: each hint's spot exactly its colour, where it has moved to
+                    height, width = l_work.shape
+                    paint_spots(ab_full, l_full, [((p[0] + 0.5) / width, (p[1] + 0.5) / height, ab)
+                                                  for p, ab in zip(points, hint_abs) if p is not None])
                 if strength != 1.0:
                     ab_full *= strength
                 writer.write(rgb_to_uint(lab_to_rgb_keep_l(l_full, ab_full), 8))
@@ -132,19 +161,23 @@ class VideoColorizer:
         index = -1
         try:
             for index, rgb in enumerate(reader.frames()):
+                cut = detector.push(shot_l(rgb)) if detector is not None else index in cut_set
                 if index < done:
                     continue  # decoded only to reach the resume point
                 if index == 0:
                     _warn_if_colour(reader.path, rgb)
                 span = schedule.at(index)
-                if index == span.start:
-                    emit(propagator.flush())  # the last frames with the previous references
-                    propagator.reset()  # a new shot's references: start afresh
+                if index == span.start or cut:
+                    emit(propagator.flush())  # the last frames of the shot, or with the previous references
+                    propagator.reset()  # a new shot, or new references: start afresh
                 l_full = rgb_to_l_fast(rgb)  # (H, W) L in [0, 100], kept exactly
                 l_work = resize_short_side(l_full, self.colorizer.size)  # (h, w)
+                points = None
+                if index == hint_frame:  # the hints' points at the working size, tracked from here on
+                    points = [(x * l_work.shape[1] - 0.5, y * l_work.shape[0] - 0.5) for x, y in hint_positions]
                 segment_ends = (index + 1) % self.segment_frames == 0
-                emit(propagator.push(l_work, lambda l_work=l_work, span=span: predict(l_work, span),
-                                     (index, l_full, l_work), force_key=segment_ends))
+                emit(propagator.push(l_work, lambda *p, l_work=l_work, span=span: predict(l_work, span, *p),
+                                     (index, l_full, l_work), force_key=segment_ends, points=points))
                 if segment_ends:  # the segment's last frame was a keyframe: nothing is held
                     writer.end_segment()
                     _save_state(work, index + 1, propagator.state())
@@ -161,10 +194,26 @@ class VideoColorizer:
             writer.abort()  # killed or crashed: the finished segments stay for resume=True
             raise
         shutil.rmtree(work, ignore_errors=True)
-        return VideoResult(output, index + 1, counts["key"] + counts["cut"], counts["cut"], done, audio,
-                           time.perf_counter() - started)
+        cut_frames = tuple(detector.finish() if detector is not None else (f for f in given_cuts if f <= index))
+        return VideoResult(output, index + 1, counts["key"] + counts["cut"], len(cut_frames), done, audio,
+                           time.perf_counter() - started, cut_frames)
 
-    def _job(self, reader, schedule, strength):
+    def _hints(self, hints, hint_at, reader):
+        """Check the hints against the film -> ([Hint], frame they are for, [(x, y)] fractions of the frame)."""
+        hints = check_hints(hints)
+        if not hints:
+            return [], None, []
+        if self.colorizer.method_name != "net":
+            raise ExemplarError("colour hints need --method net")
+        if not getattr(getattr(self.colorizer.method, "head", None), "hints", False):
+            raise ExemplarError("this model was trained without the colour hint input: hints need a newer model")
+        frame = parse_when(hint_at, reader.fps)
+        if frame >= reader.frame_count:
+            raise ExemplarError(f"hints at {hint_at}: frame {frame} is past the film's end "
+                                f"({reader.frame_count} frames)")
+        return hints, frame, [hint.position(reader.width, reader.height) for hint in hints]
+
+    def _job(self, reader, schedule, strength, cuts=None, hints=(), hint_frame=None):
         """What a resumed run must share with the killed one (else it starts afresh)."""
         def name(image):
             if isinstance(image, np.ndarray):
@@ -176,9 +225,19 @@ class VideoColorizer:
             "input": str(source.resolve()), "input_mtime": source.stat().st_mtime, "frames": reader.frame_count,
             "method": self.colorizer.method_name, "size": self.colorizer.size, "strength": strength,
             "spans": [[s.start, [name(i) for i in s.references], str(s.palette)] for s in schedule.spans],
+            "shots": "detected" if cuts is None else cuts,
+            "hints": [[str(h.x), str(h.y), list(h.rgb)] for h in hints], "hint_frame": hint_frame,
             "keyframe_interval": self.keyframe_interval, "keep": self.keep, "segment_frames": self.segment_frames,
             "carried": "colour-model",  # the saved state's form: runs killed before it start afresh
         }
+
+
+def shot_l(rgb):
+    """A frame (H, W, 3) -> the (224, 224) L a :class:`ShotDetector` gets, here and in the shot pass of
+    :mod:`exemplar.video.shot_references` (where FFmpeg scales the frame while decoding it)."""
+    from exemplar.reference_index import EMBED_SIZE
+
+    return rgb_to_l_fast(cv2.resize(rgb, (EMBED_SIZE, EMBED_SIZE), interpolation=cv2.INTER_AREA))
 
 
 def open_frames(source, fps=None):

@@ -74,8 +74,12 @@ class VideoReader:
                                             f"but the file says it lasts {length:.2f} s")
         return count
 
-    def frames(self):
-        """Yield (H, W, 3) float32 sRGB in [0, 1], in display order; refuses a stream that stops early."""
+    def frames(self, size=None):
+        """Yield (H, W, 3) float32 sRGB in [0, 1], in display order; refuses a stream that stops early.
+
+        size: (width, height) to have FFmpeg scale each frame while converting it (swscale's bilinear
+        widens its filter when shrinking, so it averages): the shot pass of
+        :mod:`exemplar.video.shot_references` reads a film this way, cheaply."""
         av = self._av
         done = 0
         with av.open(str(self.path)) as container:
@@ -83,7 +87,11 @@ class VideoReader:
             stream.thread_type = "AUTO"  # frame threads: decoding keeps up on two cores
             try:
                 for frame in container.decode(stream):
-                    rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8, colour matrix from the stream
+                    if size is None:
+                        rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8, colour matrix from the stream
+                    else:
+                        rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
+                                               interpolation="BILINEAR")
                     done += 1
                     yield rgb.astype(np.float32) * np.float32(1 / 255)
             except av.error.FFmpegError as e:
