@@ -163,12 +163,18 @@ def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_enco
     assert UNSURE_ENTROPY[0] > 0.01 and _chroma(peaked.predict_ab_auto(l)) > 50.0
 
 
-def test_palette_mode_uses_the_palettes_colours(net):
-    palette = parse_palette("#c0392b #2980b9")  # red and blue
+@pytest.mark.parametrize("mode", ["strict", "semantic", "grade"])
+def test_palette_mode_uses_the_palettes_colours(net, mode):
+    """Only the palette's hues: each pixel's ab is one of its colours, a blend of the two, or one of
+    them desaturated (trimmed to the sRGB gamut at that pixel's L, or where no colour fits)."""
+    palette = parse_palette("#c0392b #2980b9", mode=mode)  # red and blue
     ab = net.predict_ab_palette(_target_l(), palette)
     colours = palette.lab[:, 1:]  # (2, 2)
-    distance = np.min(np.linalg.norm(ab[..., None, :] - colours, axis=-1), axis=-1)
-    assert np.median(distance) < 15.0  # pixels take (blends near) the palette's colours
+    steps = np.linspace(0, 1, 21)[:, None]
+    hull = np.concatenate([steps * colours[0], steps * colours[1], steps * colours[0] + (1 - steps) * colours[1]])
+    nearest = np.min(np.linalg.norm(ab.reshape(-1, 1, 2) - hull[None], axis=-1), axis=-1)
+    assert np.percentile(nearest, 90) < 10.0
+    assert np.hypot(ab[..., 0], ab[..., 1]).mean() > 5.0  # and it is coloured, not grey
 
 
 def test_follow_reference_copies_a_one_colour_reference(model_dir, random_encoder):
