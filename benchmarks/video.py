@@ -27,7 +27,8 @@ The steady-colour floor (synthetic clips): the flicker of frames that keep one c
 output's mean ab over the clip) on each frame's own L, written as 8-bit RGB like any output.
 Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end to end (decode,
 colorize, encode to MP4), model load excluded. Memory: RSS sampled while a ``--memory-minutes``
-long 640x360 film (the clips looped) is colorized.
+long 640x360 film (the clips looped) is colorized, and before that during the ``--reference-dir``
+shot pass over it (a folder of the pan's own reference and the unrelated photos).
 
 A reference per shot (``--per-shot cut,bikes``, ``exemplar video --reference-dir``): the film's
 shots are found by the shot pass and each picks its reference from a folder holding each shot's
@@ -256,11 +257,19 @@ UNRELATED = ["bsds/101085.jpg", "bsds/102061.jpg", "bsds/108005.jpg", "bsds/1190
              "houses/103_frontal_ab5f02.jpg"]  # a folder: its first two photos
 
 
+def add_unrelated(folder, data):
+    """Copy the UNRELATED val photos into ``folder``."""
+    import shutil
+
+    for name in UNRELATED:
+        source = data / "val" / name
+        for photo in sorted(source.glob("*.jpg"))[:2] if source.is_dir() else [source]:
+            shutil.copy(photo, folder / f"unrelated_{photo.parent.name}_{photo.name}")
+
+
 def per_shot(tmp, args, kind, colorizer, job):
     """Each shot's reference chosen from a folder of the shots' own and unrelated photos, against
     only the first shot's reference for the whole film: PSNR per shot."""
-    import shutil
-
     from exemplar.evaluation import self_reference
     from exemplar.video.shot_references import plan_shots
 
@@ -279,10 +288,7 @@ def per_shot(tmp, args, kind, colorizer, job):
         path = folder / f"shot{number}_own.png"
         cv2.imwrite(str(path), self_reference(truth[(start + end) // 2])[..., ::-1])
         own.append(path)
-    for name in UNRELATED:
-        source = args.data / "val" / name
-        for photo in sorted(source.glob("*.jpg"))[:2] if source.is_dir() else [source]:
-            shutil.copy(photo, folder / f"unrelated_{photo.parent.name}_{photo.name}")
+    add_unrelated(folder, args.data)
     source = write_folder([grey(f) for f in truth], tmp / kind / "grey_shots")
 
     plan = plan_shots(source, folder, top_k=args.top_k, encoder=colorizer.method.encoder, fps=fps)
@@ -346,6 +352,20 @@ def memory(tmp, args, job, refs):
         if done % max(1, total // 20) == 0 or done == 1:
             samples.append((done, rss_mb()))
 
+    # The shot pass of --reference-dir over the same film, first (peak RSS is the process's).
+    from exemplar.video.shot_references import plan_shots
+
+    folder = tmp / "long_refs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "own.png"), np.round(refs[0][..., ::-1] * 255).astype(np.uint8))
+    add_unrelated(folder, args.data)
+    plan = plan_shots(source, folder, encoder=job.colorizer.method.encoder, on_progress=sample)
+    embedded = sum(shot.samples for shot in plan.shots)
+    print(f"\nshot pass (--reference-dir, {plan.candidates} references) over the {args.memory_minutes:g}-minute film: "
+          f"{plan.seconds:.0f} s ({count / plan.seconds:.0f} frames/s), {len(plan.shots)} shot(s), {embedded} frames "
+          "embedded; RSS MB at frame:")
+    print("  " + ", ".join(f"{done}: {mb:.0f}" for done, mb in samples))
+    samples.clear()
     result = job.run(source, tmp / "long_out.mp4", refs, on_progress=sample)
     print(f"\nmemory: {result.frames} frames ({args.memory_minutes:g} min at {FPS} fps) in {result.seconds:.0f} s "
           f"({result.frames / result.seconds:.2f} frames/s); RSS MB at frame:")

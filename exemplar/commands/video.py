@@ -40,7 +40,7 @@ from exemplar.video import MAX_KEYFRAME_INTERVAL
 @hint_options
 @click.option("--hint-at", default="0", show_default=True, metavar="WHEN",
               help="The frame the hints are for: a time (1:30, 90s) or a frame number; from there their points "
-                   "are followed along the optical flow to the end of the shot.")
+                   "are followed from frame to frame to the end of the shot, or until one is hidden.")
 @colorizer_options
 def video(source, references, reference_at, reference_dir, top_k, palette, palette_from, output, fps,
           keyframe_interval, overwrite, resume, hint, hints_file, hint_at, method, weights, follow_reference, size,
