@@ -99,3 +99,28 @@ def bad_files(tmp_path):
     files["huge_header"] = tmp_path / "huge.png"
     files["huge_header"].write_bytes(png_header_only(30000, 30000))
     return files
+
+
+@pytest.fixture(scope="module")
+def hinted_model(tmp_path_factory):
+    """A tiny untrained ColorHead with the colour-hint input, saved as a --weights folder."""
+    import keras
+
+    from exemplar.generator_weights import save_generator
+    from exemplar.net.color_head import ColorHead
+
+    keras.utils.set_random_seed(3)
+    folder = tmp_path_factory.mktemp("hinted_model")
+    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def one_encoder():
+    """Every command builds a Colorizer: let them share one random-init encoder (fast)."""
+    from exemplar.encoder import EfficientNetLite0
+
+    encoder = EfficientNetLite0(weights=None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        yield encoder

@@ -63,30 +63,6 @@ def test_hints_file_forms_and_errors(tmp_path):
         assert str(bad) in str(caught.value)
 
 
-@pytest.fixture(scope="module")
-def hinted_model(tmp_path_factory):
-    import keras
-
-    from exemplar.generator_weights import save_generator
-    from exemplar.net.color_head import ColorHead
-
-    keras.utils.set_random_seed(3)
-    folder = tmp_path_factory.mktemp("hinted_model")
-    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def one_encoder():
-    """Every command builds a Colorizer: let them share one random-init encoder (fast)."""
-    from exemplar.encoder import EfficientNetLite0
-
-    encoder = EfficientNetLite0(weights=None)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
-        yield encoder
-
-
 @pytest.fixture
 def grey(tmp_path):
     """A 96x128 grey photo: a flat mid-grey left half (L 49, where the hint colour below is in the

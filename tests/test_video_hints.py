@@ -21,30 +21,6 @@ WIDTH, HEIGHT, FRAMES, SPEED = 128, 96, 16, 3  # the square moves 3 px a frame
 RED = (192, 57, 43)  # "#c0392b"; in the sRGB gamut at the square's grey (118)
 
 
-@pytest.fixture(scope="module")
-def hinted_model(tmp_path_factory):
-    import keras
-
-    from exemplar.generator_weights import save_generator
-    from exemplar.net.color_head import ColorHead
-
-    keras.utils.set_random_seed(3)
-    folder = tmp_path_factory.mktemp("hinted_model")
-    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def one_encoder():
-    """Every command builds a Colorizer: let them share one random-init encoder (fast)."""
-    from exemplar.encoder import EfficientNetLite0
-
-    encoder = EfficientNetLite0(weights=None)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
-        yield encoder
-
-
 def _frame(t):
     """(96, 128) uint8: a plain square (grey 118, 30 px) moving right over a gradient; its centre is
     at (25 + 3t, 45)."""
