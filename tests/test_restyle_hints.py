@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from exemplar.cli import main
 from exemplar.color import rgb_to_lab
-from test_hints_cli import _ab, grey, hinted_model, one_encoder  # noqa: F401 (fixtures)
+from test_hints_cli import _ab, grey  # noqa: F401 (grey is a fixture)
 
 RED_AB = rgb_to_lab(np.float32([[[192, 57, 43]]]) / 255.0)[0, 0, 1:]
 
