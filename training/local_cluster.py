@@ -1,5 +1,5 @@
 """TF_CONFIG for a cluster of worker processes on this machine (loopback), as the multi-worker test
-and benchmarks/multi_worker.py start them. A real cluster lists its machines instead (README)."""
+and benchmarks/multi_worker.py start them. A real cluster lists its machines instead (docs/training.md)."""
 
 import json
 import socket

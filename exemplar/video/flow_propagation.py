@@ -16,7 +16,7 @@ flow of the grey frames (OpenCV's DIS flow):
   weighted by nearness (and by whether the colour arrived along a consistent flow). Colour thus
   changes gradually from one keyframe's to the next instead of jumping at each keyframe, and no
   frame is further than half an interval from a fresh colorization. On the benchmark's clips this
-  beat one-way carrying on both flicker and PSNR (``benchmarks/video.py``, README);
+  beat one-way carrying on both flicker and PSNR (``benchmarks/video.py``, docs/video.md);
 - a keyframe keeps ``keep`` of the colour carried forward to it (where it is known), so the
   keyframes themselves do not jump either;
 - a pixel whose forward and backward flow disagree (an occlusion, new content at the border, a
