@@ -118,10 +118,9 @@ def quality(data, size, release, limit, judge_name, out):
     import json
 
     import exemplar.palette_transport as transport
-    from exemplar.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
+    from exemplar.color import l_to_grey_rgb, rgb_to_l
     from exemplar.colorizer import Colorizer
     from exemplar.evaluation import read_rgb
-    from exemplar.guided_filter import guided_upsample
     from exemplar.imagenet_agreement import ImageNetAgreement
     from exemplar.metrics import ab_histogram, histogram_intersection
     from exemplar.palette import BUILTIN, parse_palette
@@ -160,9 +159,8 @@ def quality(data, size, release, limit, judge_name, out):
                 target = ab_histogram(palette.rgb, weights=palette.weights)
                 colorizer.run(grey, palette=palette)
                 l_work = cv2.resize(l_full, captured["semantic"].shape[1::-1], interpolation=cv2.INTER_AREA)
-                # Composed as Colorizer.run does: guided upsampling to full size, L kept.
-                outputs = [lab_to_rgb_keep_l(l_full, guided_upsample(l_work, captured[look], l_full, radius=4, eps=10.0))
-                           for look in LOOKS]
+                # Composed with the colorizer's own steps, as Colorizer.run does: to full size, L kept.
+                outputs = [colorizer.compose(l_full, colorizer.upsample(l_work, captured[look], l_full)) for look in LOOKS]
                 for look, rgb, top1 in zip(LOOKS, outputs, judge.top1(outputs)):
                     rows.setdefault((folder, palette.name, look), []).append(
                         (ab_gradient(rgb), float(top1 == truth_class), histogram_intersection(ab_histogram(rgb), target)))

@@ -235,8 +235,8 @@ def lab_to_rgb_keep_l(l, ab, iterations=7):
     """Compose full-size L (H, W) and ab (H, W, 2) into sRGB float32 (H, W, 3) in [0, 1].
 
     Plain clipping of out-of-gamut colours changes their luminance; here the chroma of such
-    pixels is scaled down (bisection on the ab scale factor) until the colour fits, so converting
-    the result back to Lab gives the input L (to within output quantisation).
+    pixels is scaled down (bisection on the ab scale factor, :func:`_fit_chroma`) until the colour
+    fits, so converting the result back to Lab gives the input L (to within output quantisation).
     """
     lut = _linear_to_srgb_lut()
     out = np.empty(l.shape + (3,), np.float32)
@@ -244,20 +244,45 @@ def lab_to_rgb_keep_l(l, ab, iterations=7):
     def strip(s):
         l_s, ab_s = l[s], ab[s].astype(np.float32)
         linear = _lab_to_linear_2d(l_s, ab_s)
-        rows, cols = np.nonzero(_out_of_gamut(linear))
+        rows, cols, fitted = _fit_chroma(l_s, ab_s, linear, iterations)
         if rows.size:
-            l_bad = l_s[rows, cols][:, None]  # (N, 1): a 1-pixel-wide image for the 2-D helpers
-            ab_bad = ab_s[rows, cols][:, None]  # (N, 1, 2)
-            lo = np.zeros((rows.size, 1, 1), np.float32)  # scale known to fit (grey always fits)
-            hi = np.ones((rows.size, 1, 1), np.float32)  # scale known not to fit
-            for _ in range(iterations):
-                mid = (lo + hi) / 2
-                fits = ~_out_of_gamut(_lab_to_linear_2d(l_bad, ab_bad * mid))[..., None]
-                lo = np.where(fits, mid, lo)
-                hi = np.where(fits, hi, mid)
-            linear[rows, cols] = _lab_to_linear_2d(l_bad, ab_bad * lo)[:, 0]
+            linear[rows, cols] = _lab_to_linear_2d(l_s[rows, cols][:, None], fitted)[:, 0]
         index = np.rint(np.clip(linear, 0.0, 1.0) * 65535.0).astype(np.uint16)
         out[s] = lut[index]
 
     _parallel(strip, l.shape[0])
     return out
+
+
+def fit_ab_in_gamut(l, ab, iterations=7):
+    """(h, w) L and (h, w, 2) ab -> (h, w, 2) float32 ab with the chroma of out-of-gamut colours
+    reduced as :func:`lab_to_rgb_keep_l` reduces it: the ab of the sRGB it composes, without
+    going through RGB (for ab that is worked on further, e.g. a film's keyframes)."""
+    out = np.array(ab, np.float32)
+
+    def strip(s):
+        l_s, ab_s = l[s], out[s]
+        rows, cols, fitted = _fit_chroma(l_s, ab_s, _lab_to_linear_2d(l_s, ab_s), iterations)
+        if rows.size:
+            ab_s[rows, cols] = fitted[:, 0]
+
+    _parallel(strip, l.shape[0])
+    return out
+
+
+def _fit_chroma(l, ab, linear, iterations):
+    """The out-of-gamut pixels of (h, w) L, (h, w, 2) ab whose linear RGB is ``linear`` (h, w, 3)
+    -> (rows, cols, (N, 1, 2) ab scaled down until each fits, by ``iterations`` bisection steps)."""
+    rows, cols = np.nonzero(_out_of_gamut(linear))
+    if not rows.size:
+        return rows, cols, None
+    l_bad = l[rows, cols][:, None]  # (N, 1): a 1-pixel-wide image for the 2-D helpers
+    ab_bad = ab[rows, cols][:, None]  # (N, 1, 2)
+    lo = np.zeros((rows.size, 1, 1), np.float32)  # scale known to fit (grey always fits)
+    hi = np.ones((rows.size, 1, 1), np.float32)  # scale known not to fit
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        fits = ~_out_of_gamut(_lab_to_linear_2d(l_bad, ab_bad * mid))[..., None]
+        lo = np.where(fits, mid, lo)
+        hi = np.where(fits, hi, mid)
+    return rows, cols, ab_bad * lo

@@ -1,19 +1,25 @@
-"""``Colorizer``: the whole colorization job, from files or arrays to a full-size colour image.
+"""``Colorizer``: the colorization core, as steps a caller can use one by one, and ``run``, all of them.
 
 Steps (shapes for a 6000x4000 target at the default working size 256):
-1. read the target (any size) and the references; take the target's CIE L at full size (4000, 6000);
-2. shrink L to the working size (256, 384) and the references to theirs; the method predicts ab
-   there (256, 384, 2);
-3. bring ab up to full size with a guided filter that follows the full-size L's edges;
-4. compose full-size L + ab into sRGB, reducing chroma where a colour falls outside the gamut, so
-   the output's L is the input's L.
+1. :meth:`Colorizer.read`: the target (any size) -> its CIE L at full size (4000, 6000), and what the
+   output keeps of it (alpha, bit depth); :meth:`Colorizer.reference_lab`: a reference -> its Lab at
+   the working size;
+2. :meth:`Colorizer.working_l`: L shrunk to the working size (256, 384); :meth:`Colorizer.predict`:
+   the method's ab there (256, 384, 2), from references, a palette, or neither (automatic), with
+   colour hints and this call's vividness;
+3. :meth:`Colorizer.upsample`: ab up to full size with a guided filter that follows the full-size
+   L's edges, each hint's spot painted its exact colour;
+4. :meth:`Colorizer.compose`: full-size L + ab (scaled by strength) into sRGB, reducing chroma
+   where a colour falls outside the gamut, so the output's L is the input's L.
 The method (``match`` or ``net``) only ever sees the working size: cost beyond that is linear in
-pixels and cheap. ``net`` works in three modes: from references, from a palette, or automatically
-(neither given).
+pixels and cheap. :meth:`Colorizer.run` does 1-4 for a photo; a film (exemplar.video) does 1 and 2 on
+keyframes and 3 and 4 on every frame, with colour carried along optical flow in between.
 """
 
+import hashlib
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -29,10 +35,23 @@ METHODS = ("match", "net")
 DEFAULT_METHOD = "net"
 DEFAULT_SIZE = 256
 MAX_ASPECT = 4  # the working size's long side is at most 4x its short side (panoramas)
+# The guided filter from the working size to full size: a 9x9 window at the working size, eps in
+# L units^2 (about 3 L of local contrast counts as an edge that colour follows).
+UPSAMPLE_RADIUS, UPSAMPLE_EPS = 4, 10.0
 
 
 class ExemplarWarning(UserWarning):
     """Something the user should know that did not stop the job (e.g. a colour target)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target as the colorizer reads it: its luminance, and what the output keeps of the file."""
+
+    l: np.ndarray  # (H, W) float32 CIE L in [0, 100] at full size, kept exactly in the output
+    alpha: np.ndarray | None  # (H, W) float32, the target's own alpha passed through
+    bit_depth: int  # 8 or 16, the target's
+    path: str  # the file, or "<array>"
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,8 @@ class Colorizer:
         self.method_name = method
         self.size = size
         self.max_pixels = max_pixels
+        self.weights = weights
+        self.follow_reference = follow_reference
         if method == "net":
             from exemplar.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
 
@@ -75,6 +96,7 @@ class Colorizer:
             from exemplar.match_colorizer import MatchColorizer
 
             self.method = MatchColorizer()
+        self.vividness = vividness  # None for match (no such setting)
 
     def colorize(self, target, references=(), strength=1.0, palette=None, vividness=None, hints=()):
         """Return the colorized target as (H, W, 3) float32 sRGB in [0, 1]; see :meth:`run`."""
@@ -82,7 +104,7 @@ class Colorizer:
 
     def run(self, target, references=(), strength=1.0, palette=None, vividness=None, hints=()):
         """Colorize ``target`` (path or array) from ``references`` (paths or arrays), a palette, or
-        automatically when neither is given (``net`` only).
+        automatically when neither is given (``net`` only): every step, in order.
 
         palette: an :class:`exemplar.palette.Palette` or its text (``"sepia"``, ``"#2a6f97 #f4a261"``)
           used instead of references.
@@ -92,36 +114,35 @@ class Colorizer:
           (x, y in pixels of the target or "42%"; ``net`` only), at most exemplar.hints.MAX_HINTS.
         Raises :class:`ImageError` for unusable files, :class:`ExemplarError` for bad options.
         """
+        references, palette, hints = self.check_job(references, palette, strength, hints)
+        image = self.read(target)
+        reference_labs = [self.reference_lab(r) for r in references]
+        spots = resolve_hints(hints, width=image.l.shape[1], height=image.l.shape[0])  # [(x, y, (a, b))]
+        l_work = self.working_l(image.l)
+        ab_work = self.predict(l_work, reference_labs, palette, hints=spots, vividness=vividness)
+        ab_full = self.upsample(l_work, ab_work, image.l, spots)
+        return Colorized(rgb=self.compose(image.l, ab_full, strength), alpha=image.alpha, bit_depth=image.bit_depth)
+
+    # ------------------------------------------------------------------ the steps
+
+    def check_job(self, references, palette, strength=1.0, hints=()):
+        """A job's colour options, checked before any work -> (references list, Palette or None, [Hint]).
+
+        ExemplarError for references and a palette together, a strength outside [0, 1], automatic
+        colorization or hints with a method that cannot do them, unreadable or too many hints."""
         references, palette = colour_sources(references, palette, strength)
-        automatic = not references and palette is None
-        if automatic and not hasattr(self.method, "predict_ab_auto"):
-            raise ExemplarError(f"the {self.method_name} method needs a colour reference or a palette; "
-                                "automatic colorization (neither) needs --method net")
+        self._check_sources(references, palette)
         hints = check_hints(hints)
         if hints and self.method_name != "net":
             raise ExemplarError("colour hints need --method net")
+        return references, palette, hints
+
+    def read(self, target):
+        """Read a target (path or array) -> :class:`Target`; warn (ExemplarWarning) if it is in colour."""
         image = read_image(target, max_pixels=self.max_pixels)
         if not image.is_grey:
-            warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=2)
-        reference_labs = [self.reference_lab(r) for r in references]
-
-        l_full = rgb_to_l_fast(image.rgb)  # (H, W) L in [0, 100], kept exactly in the output
-        l_work = resize_short_side(l_full, self.size)  # (h, w)
-        options = {"vividness": vividness} if vividness is not None and self.method_name == "net" else {}
-        if hints:
-            options["hints"] = resolve_hints(hints, width=l_full.shape[1], height=l_full.shape[0])
-        if palette is not None:
-            ab_work = self.method.predict_ab_palette(l_work, palette, **options)  # (h, w, 2) ab
-        elif automatic:
-            ab_work = self.method.predict_ab_auto(l_work, **options)
-        else:
-            ab_work = self.method.predict_ab(l_work, reference_labs, **options)
-        ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # eps in L units^2
-        if hints:
-            paint_spots(ab_full, l_full, options["hints"])  # each clicked point is exactly its colour
-        if strength != 1.0:
-            ab_full *= strength
-        return Colorized(rgb=lab_to_rgb_keep_l(l_full, ab_full), alpha=image.alpha, bit_depth=image.bit_depth)
+            warnings.warn(f"{image.path}: target is in colour; only its luminance is used", ExemplarWarning, stacklevel=3)
+        return Target(l=rgb_to_l_fast(image.rgb), alpha=image.alpha, bit_depth=image.bit_depth, path=image.path)
 
     def reference_lab(self, source):
         """Read a reference and return its Lab at the working size; refuse grey references."""
@@ -129,6 +150,68 @@ class Colorizer:
         if image.is_grey:
             raise ImageError(image.path, "the reference has no colour (it is black-and-white); give a colour photo")
         return rgb_to_lab(resize_short_side(image.rgb, self.size))
+
+    def working_l(self, l_full):
+        """(H, W) L -> (h, w) L at the working size, what the method sees."""
+        return resize_short_side(l_full, self.size)
+
+    def predict(self, l_work, reference_labs=(), palette=None, hints=(), vividness=None):
+        """The method's ab at the working size: (h, w) L in [0, 100] -> (h, w, 2) ab.
+
+        reference_labs: Lab arrays from :meth:`reference_lab`; palette: a Palette instead of them;
+        neither: automatic. hints: resolved, [(x, y, (a, b))] with x, y fractions of the picture in
+        [0, 1) (:func:`exemplar.hints.resolve`). vividness: this call's (``net`` only), None: the
+        colorizer's. The options are as :meth:`check_job` leaves them.
+        """
+        self._check_sources(reference_labs, palette)
+        options = {"vividness": vividness} if vividness is not None and self.method_name == "net" else {}
+        if hints:
+            options["hints"] = hints
+        if palette is not None:
+            return self.method.predict_ab_palette(l_work, palette, **options)
+        if not reference_labs:
+            return self.method.predict_ab_auto(l_work, **options)
+        return self.method.predict_ab(l_work, list(reference_labs), **options)
+
+    def upsample(self, l_work, ab_work, l_full, hints=()):
+        """ab (h, w, 2) at the working size -> (H, W, 2) at the size of ``l_full`` (H, W), following
+        its luminance edges; then each hint's spot (resolved, as for :meth:`predict`) is exactly its
+        colour, whatever smoothing came before."""
+        ab_full = guided_upsample(l_work, ab_work, l_full, radius=UPSAMPLE_RADIUS, eps=UPSAMPLE_EPS)
+        if hints:
+            paint_spots(ab_full, l_full, hints)
+        return ab_full
+
+    def compose(self, l_full, ab_full, strength=1.0):
+        """Full-size L (H, W) and ab (H, W, 2) -> (H, W, 3) float32 sRGB in [0, 1], chroma reduced
+        where out of gamut so L stays the input's. ``strength`` scales ab (0: the grey input) in
+        place: at 24 megapixels a copy would cost 190 MB."""
+        if strength != 1.0:
+            ab_full *= strength
+        return lab_to_rgb_keep_l(l_full, ab_full)
+
+    def _check_sources(self, references, palette):
+        """Neither references nor a palette is automatic colorization, which only ``net`` does."""
+        if not len(references) and palette is None and not hasattr(self.method, "predict_ab_auto"):
+            raise ExemplarError(f"the {self.method_name} method needs a colour reference or a palette; "
+                                "automatic colorization (neither) needs --method net")
+
+    @cached_property
+    def model_id(self):
+        """What names this colorizer's output for a resumed job: method, size and, for ``net``, a
+        digest of the model files, follow-reference and the default vividness."""
+        settings = {"method": self.method_name, "size": self.size}
+        if self.method_name == "net":
+            from importlib.resources import files
+
+            folder = files("exemplar") / "weights" if self.weights is None else self.weights
+            digest = hashlib.sha1()
+            for name in ("default.json", "default.npz"):
+                with open(f"{folder}/{name}", "rb") as handle:
+                    digest.update(handle.read())
+            settings |= {"weights": digest.hexdigest(), "follow_reference": self.follow_reference,
+                         "vividness": self.vividness}
+        return settings
 
 
 def colour_sources(references, palette, strength=1.0):
