@@ -193,25 +193,21 @@ def test_the_server_checks_hints(hinted_server, server, grey_photo, tmp_path):
 
 
 def test_film_jobs_pass_vividness(monkeypatch, tmp_path):
-    """The film path gives the job's vividness to every colorization (it was dropped before)."""
+    """The film path gives the job's vividness to the film job (it was dropped before), with the
+    server's own colorizer (models loaded once)."""
     from exemplar.serve import engine as engine_module
     from exemplar.serve.jobs import Job
 
     seen = []
+    colorizer = object()
 
-    class Colorizer:
-        size = 64
+    class FakeVideoColorizer:
+        def __init__(self, given):
+            assert given is colorizer
+            self.colorizer = given
 
         def run(self, *args, **kwargs):
             seen.append(kwargs.get("vividness"))
-
-    class FakeVideoColorizer:
-        def __init__(self, colorizer):
-            self.colorizer = colorizer
-
-        def run(self, *args, **kwargs):
-            assert self.colorizer.size == 64  # the rest of the colorizer is there too
-            self.colorizer.run("frame", [], palette=None)
 
     monkeypatch.setattr("exemplar.video.video_colorizer.VideoColorizer", FakeVideoColorizer)
 
@@ -220,7 +216,7 @@ def test_film_jobs_pass_vividness(monkeypatch, tmp_path):
             return tmp_path
 
     engine = engine_module.Engine(Workspace(), method="match")
-    engine.colorizer = Colorizer()
+    engine.colorizer = colorizer
     target = type("Upload", (), {"path": "film.mp4", "name": "film.mp4",
                                  "info": {"width": 8, "height": 8, "frames": 2}})()
     engine._run_video(Job(name="film", spec={"vividness": 0.3}), target, [])

@@ -143,29 +143,14 @@ class Engine:
 
         job.stage = "colorizing the film"
         output = self.workspace.job_folder(job.id) / "result.mp4"
-        colorizer = _WithVividness(self.colorizer, job.spec.get("vividness"))
-        VideoColorizer(colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
-                                      strength=job.spec.get("strength", 1.0), on_progress=progress)
+        VideoColorizer(self.colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
+                                           strength=job.spec.get("strength", 1.0), vividness=job.spec.get("vividness"),
+                                           on_progress=progress)
         job.result = {"width": target.info["width"], "height": target.info["height"], "video": True,
                       "frames": target.info["frames"], "download": f"{_stem(target.name)}_colorized.mp4"}
 
     def forget(self, job):
         self.workspace.drop_job_folder(job.id)
-
-
-class _WithVividness:
-    """The server's Colorizer with this film job's vividness on every ``run`` (VideoColorizer's
-    ``run`` has no vividness of its own); everything else is the colorizer's."""
-
-    def __init__(self, colorizer, vividness):
-        self._colorizer, self._vividness = colorizer, vividness
-
-    def run(self, *args, **kwargs):
-        kwargs.setdefault("vividness", self._vividness)
-        return self._colorizer.run(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._colorizer, name)
 
 
 def _stem(name):

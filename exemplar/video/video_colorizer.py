@@ -10,14 +10,18 @@ Per frame (shapes for 640x360 at working size 256):
    is only found after it), or the shots found before the job (``shots=``, from
    :func:`~exemplar.video.shot_references.plan_shots`, cross-fades included): at each the colour
    starts afresh, nothing is carried across;
-3. as for photos: ab up to full size with the guided filter, composed with the frame's own L;
+3. as for photos (:meth:`Colorizer.upsample`, :meth:`Colorizer.compose`): ab up to full size with
+   the guided filter, composed with the frame's own L;
 4. encode; every ``segment_frames`` frames the segment is closed (its last frame a keyframe, so
    nothing is held across) and the job's state saved, so a killed run resumes from the last
    finished segment (``resume=True``).
 Only the frames since the last keyframe are kept, so memory does not grow with the film's length.
 
-The colorizer is always called through :meth:`Colorizer.run` on the working-size grey frame,
-so references, palettes and automatic colorization all work alike.
+A keyframe's colour is the colorizer's own steps at the working size: :meth:`Colorizer.predict`
+(references read once per job as working-size Lab, a palette, or automatic; hints where their points
+have moved to), then :meth:`Colorizer.upsample` onto the same working-size L, the edge-aware filter
+every photo gets, with chroma fitted into the sRGB gamut as :meth:`Colorizer.compose` fits it: what
+is carried starts from the colour a photo of the frame would have, in ab, with no RGB round trip.
 """
 
 import hashlib
@@ -32,11 +36,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from exemplar.color import l_to_grey_rgb, lab_to_rgb, lab_to_rgb_keep_l, rgb_to_l_fast, rgb_to_lab
-from exemplar.colorizer import ExemplarWarning, colour_sources, resize_short_side
+from exemplar.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
+from exemplar.colorizer import ExemplarWarning, colour_sources
 from exemplar.errors import ExemplarError, ImageError
-from exemplar.guided_filter import guided_upsample
-from exemplar.hints import Hint, check_hints, paint_spots
+from exemplar.hints import check_hints
 from exemplar.image_io import rgb_to_uint
 from exemplar.video import MAX_KEYFRAME_INTERVAL
 from exemplar.video.flow_propagation import FlowPropagator
@@ -81,7 +84,7 @@ class VideoColorizer:
         self.segment_frames = segment_frames
 
     def run(self, source, output, references=(), palette=None, reference_at=(), strength=1.0, fps=None,
-            overwrite=False, resume=False, on_progress=None, shots=None, hints=(), hint_at=0):
+            overwrite=False, resume=False, on_progress=None, shots=None, hints=(), hint_at=0, vividness=None):
         """Colorize ``source`` (video file or frame folder, or one opened with :func:`open_frames`)
         into ``output`` (video file or folder).
 
@@ -98,22 +101,25 @@ class VideoColorizer:
           as WHEN of reference_at); their points are then followed from frame to frame
           (:func:`exemplar.video.flow_propagation.track`) and every later keyframe of the shot gets
           them where they moved, until a point is lost; each frame's spot is painted as for photos.
+        vividness: this job's, as for :meth:`Colorizer.run` (None: the colorizer's).
         Raises :class:`ImageError` / :class:`ExemplarError`; nothing is left at ``output`` then.
         """
         started = time.perf_counter()
+        colorizer = self.colorizer
         references, palette = colour_sources(references, palette, strength)
         output = check_video_output(output, overwrite)
         reader = source if hasattr(source, "frames") else open_frames(source, fps)  # path, or already opened
         if Path(reader.path).resolve() == output.resolve():
             raise ImageError(output, "is the input; choose another output")
         schedule = ReferenceSchedule(references, palette, reference_at, reader.fps)
+        for span in schedule.spans:  # e.g. match with no reference for a stretch: refused before any work
+            colorizer.check_job(span.references, span.palette)
         hints, hint_frame, hint_positions = self._hints(hints, hint_at, reader)
-        labs = {id(image): self.colorizer.reference_lab(image) for image in schedule.images()}  # checks them all
-        reference_rgb = {key: lab_to_rgb(lab) for key, lab in labs.items()}  # working size, read once
+        labs = {id(image): colorizer.reference_lab(image) for image in schedule.images()}  # read once, checked
         given_cuts = None if shots is None else sorted({int(f) for f in shots} - {0})
 
         work = output.parent / f".{output.name}.partial"
-        job = self._job(reader, schedule, strength, given_cuts, hints, hint_frame)
+        job = self._job(reader, schedule, strength, given_cuts, hints, hint_frame, vividness)
         state = _load_state(work, job) if resume else None
         if state is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -129,17 +135,22 @@ class VideoColorizer:
         detector = ShotDetector() if given_cuts is None else None  # fed every frame, skipped ones too
         cut_set = set(given_cuts or ())
 
+        hint_abs = [hint.ab() for hint in hints]
+
+        def spots(points, shape):
+            """Tracked points (x, y pixels at the working size, None where lost) -> resolved hints [(x, y, (a, b))]."""
+            height, width = shape
+            return [((p[0] + 0.5) / width, (p[1] + 0.5) / height, ab)
+                    for p, ab in zip(points or (), hint_abs) if p is not None]
+
         def predict(l_work, span, points=None):
-            grey = l_to_grey_rgb(l_work)  # (h, w) sRGB grey: the colorizer's own target format
-            refs = [reference_rgb[id(image)] for image in span.references]
-            height, width = l_work.shape
-            spots = [Hint(f"{100 * (p[0] + 0.5) / width:.4f}%", f"{100 * (p[1] + 0.5) / height:.4f}%", h.rgb, h.text)
-                     for h, p in zip(hints, points or ()) if p is not None]  # tracked to this frame
-            return rgb_to_lab(self.colorizer.run(grey, refs, palette=span.palette, hints=spots).rgb)[..., 1:]
+            """A keyframe's ab (h, w, 2): the colorizer's steps at the working size, hints where they moved to."""
+            here = spots(points, l_work.shape)
+            refs = [labs[id(image)] for image in span.references]
+            ab_work = colorizer.predict(l_work, refs, span.palette, hints=here, vividness=vividness)
+            return fit_ab_in_gamut(l_work, colorizer.upsample(l_work, ab_work, l_work, here))
 
         counts = {"key": 0, "cut": 0, "carried": 0}
-
-        hint_abs = [hint.ab() for hint in hints]
 
         def emit(finished):
             """Write the frames the propagator has finished, in order: (ab_work, kind, (index, L, L_work), points)."""
@@ -147,14 +158,8 @@ class VideoColorizer:
                 counts[kind] += 1
                 if i % self.segment_frames == 0 or i == done:
                     writer.start_segment(i)
-                ab_full = guided_upsample(l_work, ab_work, l_full, radius=4, eps=10.0)  # (H, W, 2)
-                if points:  # as for photos: each hint's spot exactly its colour, where it has moved to
-                    height, width = l_work.shape
-                    paint_spots(ab_full, l_full, [((p[0] + 0.5) / width, (p[1] + 0.5) / height, ab)
-                                                  for p, ab in zip(points, hint_abs) if p is not None])
-                if strength != 1.0:
-                    ab_full *= strength
-                writer.write(rgb_to_uint(lab_to_rgb_keep_l(l_full, ab_full), 8))
+                ab_full = colorizer.upsample(l_work, ab_work, l_full, spots(points, l_work.shape))  # (H, W, 2)
+                writer.write(rgb_to_uint(colorizer.compose(l_full, ab_full, strength), 8))
                 if on_progress is not None:
                     on_progress(i + 1, reader.frame_count)
 
@@ -171,7 +176,7 @@ class VideoColorizer:
                     emit(propagator.flush())  # the last frames of the shot, or with the previous references
                     propagator.reset()  # a new shot, or new references: start afresh
                 l_full = rgb_to_l_fast(rgb)  # (H, W) L in [0, 100], kept exactly
-                l_work = resize_short_side(l_full, self.colorizer.size)  # (h, w)
+                l_work = colorizer.working_l(l_full)  # (h, w)
                 points = None
                 if index == hint_frame:  # the hints' points at the working size, tracked from here on
                     points = [(x * l_work.shape[1] - 0.5, y * l_work.shape[0] - 0.5) for x, y in hint_positions]
@@ -213,17 +218,20 @@ class VideoColorizer:
                                 f"({reader.frame_count} frames)")
         return hints, frame, [hint.position(reader.width, reader.height) for hint in hints]
 
-    def _job(self, reader, schedule, strength, cuts=None, hints=(), hint_frame=None):
-        """What a resumed run must share with the killed one (else it starts afresh)."""
+    def _job(self, reader, schedule, strength, cuts=None, hints=(), hint_frame=None, vividness=None):
+        """What a resumed run must share with the killed one (else it starts afresh): every setting that
+        changes the frames (the colorizer's model and options, this job's vividness, references,
+        palettes, hints, strength, shots, the propagation's settings)."""
         def name(image):
             if isinstance(image, np.ndarray):
                 return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
-            return str(Path(image).resolve())
+            path = Path(image).resolve()
+            return f"{path} {path.stat().st_mtime}"  # a reference replaced at the same path is another one
 
         source = Path(reader.path)
         return {
             "input": str(source.resolve()), "input_mtime": source.stat().st_mtime, "frames": reader.frame_count,
-            "method": self.colorizer.method_name, "size": self.colorizer.size, "strength": strength,
+            "colorizer": self.colorizer.model_id, "vividness": vividness, "strength": strength,
             "spans": [[s.start, [name(i) for i in s.references], str(s.palette)] for s in schedule.spans],
             "shots": "detected" if cuts is None else cuts,
             "hints": [[str(h.x), str(h.y), list(h.rgb)] for h in hints], "hint_frame": hint_frame,
