@@ -109,19 +109,17 @@ def load_hints(hint, hints_file):
 
 
 def run_job(colorizer, target, references, output, *, overwrite, strength, palette=None, hints=()):
-    """Colorize one target into ``output``; user errors become a ClickException (exit 1).
-
-    The output path is checked before any work, and written atomically after it, so a failure
-    never leaves a partial file or clobbers an existing one. Returns the :class:`Colorized`.
-    """
-    from exemplar.image_io import check_output_path, write_image
+    """Colorize one target into ``output`` (:func:`exemplar.file_job.colorize_file`: checked first,
+    written atomically); warnings go to stderr, user errors become a ClickException (exit 1).
+    Returns the :class:`Colorized`."""
+    from exemplar.file_job import colorize_file
 
     with user_errors():
-        check_output_path(output, overwrite)
-        with echoed_warnings():
-            result = colorizer.run(target, list(references), strength=strength, palette=palette, hints=hints)
-        write_image(output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
-    return result
+        done = colorize_file(colorizer, target, output, references, overwrite=overwrite, strength=strength,
+                             palette=palette, hints=hints)
+    for note in done.warnings:
+        click.echo(f"warning: {note}", err=True)
+    return done.colorized
 
 
 def check_outputs(paths, overwrite):

@@ -73,7 +73,7 @@ class RayEngine:
         """Colorize ``jobs``; ``on_outcome(Outcome)`` is called once per job as results arrive (any order)."""
         # Workers may run in another folder or on another machine: relative paths mean nothing there.
         jobs = [Job(j.row, os.path.abspath(j.target), tuple(os.path.abspath(r) for r in j.references),
-                    os.path.abspath(j.output)) for j in jobs]
+                    os.path.abspath(j.output), j.hints) for j in jobs]  # hints were dropped here before
         if not jobs:
             return
         ray = _import_ray()

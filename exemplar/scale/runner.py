@@ -1,13 +1,13 @@
 """``JobRunner``: one worker's colorizer, loaded once, and the per-row rules every engine shares.
 
-Every engine (the in-process loop, each Ray actor) holds exactly one runner, so the rules live in
-one place: a finished output is skipped, an output is checked before any work and written
-atomically after it, and every failure becomes an :class:`Outcome` naming the file and the reason
-rather than an exception, so a worker keeps going past bad scans and the driver sees every row.
+Every engine (the in-process loop, each Ray actor) holds exactly one runner: a finished output is
+skipped, the row runs as every one-file job does (:func:`exemplar.file_job.colorize_file`: output
+checked first, written atomically, warnings collected), and every failure becomes an
+:class:`Outcome` naming the file and the reason rather than an exception, so a worker keeps going
+past bad scans and the driver sees every row.
 """
 
 import os
-import warnings
 from dataclasses import dataclass
 
 from exemplar.scale.report import Outcome
@@ -65,26 +65,14 @@ class JobRunner:
 
     def run(self, job):
         """Colorize ``job`` into its output -> Outcome; never raises for a bad row."""
-        from exemplar.colorizer import ExemplarWarning
-        from exemplar.errors import ExemplarError, ImageError
-        from exemplar.image_io import check_output_path, write_image
+        from exemplar.file_job import colorize_file, failure
 
         overwrite = self.settings.overwrite
         if os.path.exists(job.output) and not overwrite:
             return Outcome(job.row, "skipped", job.output)
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ExemplarWarning)
-                check_output_path(job.output, overwrite)
-                result = self.colorizer.run(job.target, list(job.references), strength=self.settings.strength,
-                                            hints=job.hints)
-            write_image(job.output, result.rgb, alpha=result.alpha, bit_depth=result.bit_depth, overwrite=overwrite)
-        except ImageError as error:  # names the file it is about: target, reference or output
-            return Outcome(job.row, "failed", error.path, error.problem, str(error))
-        except ExemplarError as error:  # a bad option for this row (e.g. match without a reference)
-            return Outcome(job.row, "failed", job.target, str(error), str(error))
-        except Exception as error:  # noqa: BLE001 - a bug or a resource error must not stop the archive
-            reason = f"unexpected {type(error).__name__}: {error}"
-            return Outcome(job.row, "failed", job.target, reason, f"{job.target}: {reason}")
-        notes = tuple(str(w.message) for w in caught if issubclass(w.category, ExemplarWarning))
-        return Outcome(job.row, "done", job.output, warnings=notes)
+            done = colorize_file(self.colorizer, job.target, job.output, job.references, overwrite=overwrite,
+                                 strength=self.settings.strength, hints=job.hints)
+        except Exception as error:  # noqa: BLE001 - a bad scan, a bug or a resource error must not stop the archive
+            return Outcome(job.row, "failed", *failure(error, job.target))
+        return Outcome(job.row, "done", job.output, warnings=done.warnings)

@@ -7,8 +7,9 @@ result is written as PNG at the target's full size, keeping 16-bit samples and a
 does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside). A film
 goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, to an MP4.
 
-Colour hints (``spec["hints"]``: ``(x, y, colour)`` with x, y pixels of the target or "42%"
-strings, checked by the app) go to :meth:`Colorizer.run` as they are; :meth:`load` tells the page
+A photo is the one-file job every front end runs (:func:`exemplar.file_job.colorize_file`), into
+the job's folder. Colour hints (``spec["hints"]``: ``(x, y, colour)`` with x, y pixels of the target
+or "42%" strings, checked by the app) go to :meth:`Colorizer.run` as they are; :meth:`load` tells the page
 whether the loaded model has the hint input (:attr:`hints_note` says why not, in words).
 """
 
@@ -84,7 +85,7 @@ class Engine:
             raise ExemplarError(text) from error
 
     def _run(self, job, labels):
-        from exemplar.colorizer import ExemplarWarning
+        from exemplar.file_job import colorize_file
         from exemplar.image_io import write_image
 
         spec, workspace = job.spec, self.workspace
@@ -113,21 +114,17 @@ class Engine:
             return self._run_video(job, target, references)
 
         job.stage = "colorizing"
-        options = {"strength": spec.get("strength", 1.0), "palette": spec.get("palette"),
-                   "vividness": spec.get("vividness"), "hints": spec.get("hints", [])}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExemplarWarning)
-            result = self.colorizer.run(target.path, references, **options)
-        for warning in caught:
-            if issubclass(warning.category, ExemplarWarning):
-                text = str(warning.message)
-                for path, name in labels.items():
-                    text = text.replace(path, name)
-                job.notes.append(text)
+        folder = workspace.job_folder(job.id)
+        done = colorize_file(self.colorizer, target.path, folder / "result.png", references,
+                             strength=spec.get("strength", 1.0), palette=spec.get("palette"),
+                             vividness=spec.get("vividness"), hints=spec.get("hints", []))
+        for text in done.warnings:
+            for path, name in labels.items():
+                text = text.replace(path, name)
+            job.notes.append(text)
 
         job.stage = "saving"
-        folder = workspace.job_folder(job.id)
-        write_image(folder / "result.png", result.rgb, alpha=result.alpha, bit_depth=result.bit_depth)
+        result = done.colorized
         small_alpha = None if result.alpha is None else shrink(result.alpha, RESULT_PREVIEW)
         write_image(folder / "preview.png", shrink(result.rgb, RESULT_PREVIEW), alpha=small_alpha)
         height, width = result.rgb.shape[:2]
