@@ -19,6 +19,16 @@ what each region could be. Three looks (``Palette.mode``):
 - ``grade``: a colourist's split-toning, no semantics: shadows, midtones and highlights are toned
   by the palette's colours sorted dark to light (:func:`tone_slices` on the calm 1/4 L).
 
+In semantic and grade, two protections follow the choice (:func:`protect`), both driven by the
+network's own colour (:func:`own_colour`: the palette-conditioned prior divided by the palette's
+density, then decoded as the network decodes, so a lawn under teal-orange is still green to it):
+- skin: a skin-like region (own colour in skin's hue and chroma band) given a colour far from skin
+  (a teal forehead, a yellow cheek) takes the network's skin colour instead; and in semantic,
+  skin-like regions prefer the palette's most skin-like colour;
+- light neutrals: a light region the network paints near grey (snow, a white wall) keeps a light
+  tint only, and the very lightest regions lose chroma by L (HIGHLIGHT_L, HIGHLIGHT_CHROMA).
+``strict`` keeps the palette's colours whole.
+
 The ``match`` method has no colour prior: its palette looks are tone only (``Palette.assign_ab``).
 """
 
@@ -39,6 +49,23 @@ ITERATIONS = 20  # Sinkhorn iterations (strict)
 TONE_SOFTNESS = {"strict": 0.03, "grade": 0.08}  # rank units: blends over about +-2.5 softness around slice edges
 UNDER_COVERED = 0.5  # warn when a colour covers less than this share of its weight
 FLOOR = 1e-6  # plausibility floor: log of 0 is -inf
+UNPULL = 0.5  # the palette-conditioned prior divided by the palette's density to this power: the network's own colours
+UNPULL_SPREAD = 15.0  # ab units: the palette's density, each colour a Gaussian this wide
+UNPULL_FLOOR = 0.05  # of the density's peak: bins no palette colour is near are not blown up
+SKIN_HUE = (30.0, 75.0)  # degrees in ab: the hue band of human skin (light to dark)
+SKIN_EDGE = 12.0  # degrees: skin-likeness falls to 0 this far outside the band
+SKIN_CHROMA = (7.0, 12.0, 38.0, 48.0)  # ab units: skin-likeness rises over the first two, falls over the last two
+SKIN_MAX_CHROMA = 24.0  # ab units: the skin colour kept where no palette colour fits is no more saturated
+SKIN_BONUS = 2.0  # log-score units: skin-like regions' preference for the palette's most skin-like colour
+SKIN_SPREAD = 15.0  # ab units: how far from the skin colour a palette colour is still skin-compatible
+SKIN_CLASH = (8.0, 22.0)  # ab units from the skin colour: the assigned colour starts/ends being a clash
+MAX_HUE_SHIFT = 180.0  # degrees: where the network is sure, a region's hue turns at most this far to the palette's
+HIGHLIGHT_L = (85.0, 98.0)  # calm L: highlights (snow, white walls, bright sky) keep at most a light tint
+HIGHLIGHT_CHROMA = (50.0, 8.0)  # ab units: the most chroma a region takes at HIGHLIGHT_L[0] and [1]
+NEUTRAL_GAIN = 1.0  # a light region the network paints near grey takes at most NEUTRAL_FLOOR + this x its chroma
+NEUTRAL_FLOOR = 6.0  # ab units: the light tint a near-grey light region keeps
+NEUTRAL_L = (60.0, 80.0)  # calm L over which that limit comes in (shadows may still be toned)
+NEUTRAL_OWN = (8.0, 16.0)  # ab units: the network's own chroma over which a region stops being near grey
 
 
 def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATIONS, mode=None, report=None,
@@ -64,10 +91,17 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
     l4 = cv2.resize(l, (w4, h4), interpolation=cv2.INTER_AREA)  # (h4, w4): texture averaged 4x4
     colours = np.asarray(palette.lab, np.float64)  # (K, 3)
     fit = np.ones(l4.shape)  # (h4, w4) chroma scale
+    own = None
     if mode == "grade":
         share = tone_slices(calm_l(l4), palette, TONE_SOFTNESS["grade"], by_rank=False)  # (h4, w4, K)
     else:
-        score, fit = semantic_scores(prior if own_prior is None else own_prior, l4, palette, centres)
+        own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
+                         unpull=own_prior is None)
+        score, fit = semantic_scores(own, l4, palette)
+        skin, skin_ab = skin_prior(own)
+        if mode == "semantic":  # skin takes the palette's most skin-like colour where it has one
+            score = score + SKIN_BONUS * skin[..., None] * np.exp(
+                -((colours[None, None, :, 1:] - skin_ab[..., None, :]) ** 2).sum(-1) / (2 * SKIN_SPREAD**2))
         score = edge_aware_smooth(score, l4)
         score = score / max(temperature * CHOICE_SHARPNESS, 1e-3)
         # strict: the sharpened choice itself is balanced, so the shares hold after it
@@ -79,8 +113,64 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
         warn_under_covered(palette, coverage)
     if mode == "strict":
         fit = np.ones(l4.shape)  # strict keeps the palette's colours whole
-    ab4 = ((share @ colours[:, 1:]) * edge_aware_smooth(fit[..., None], l4)).astype(np.float32)  # (h4, w4, 2)
+    ab4 = (share @ colours[:, 1:]) * edge_aware_smooth(fit[..., None], l4)  # (h4, w4, 2)
+    if mode != "strict":
+        if own is None:
+            own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
+                             unpull=own_prior is None)
+            skin, skin_ab = skin_prior(own)
+        ab4 = protect(ab4, l4, skin, skin_ab, own)
+    ab4 = ab4.astype(np.float32)
     return calm_upsample(in_gamut(ab4, l, (w4, h4)), l)
+
+
+def skin_prior(own):
+    """(h4, w4, 2) the network's own colour -> (h4, w4) skin-likeness in [0, 1] and (h4, w4, 2) skin's ab there.
+
+    Skin-like: the own colour's hue in the skin band (SKIN_HUE, soft by SKIN_EDGE) and its chroma
+    in SKIN_CHROMA (wood and sand pass too: they keep a natural colour as well). Skin's ab: the
+    own colour with its chroma capped at SKIN_MAX_CHROMA."""
+    hue = np.degrees(np.arctan2(own[..., 1], own[..., 0]))
+    c = np.linalg.norm(own, axis=-1)
+    outside = np.maximum(SKIN_HUE[0] - hue, hue - SKIN_HUE[1])  # degrees outside the band (< 0 inside)
+    skin = (1.0 - smoothstep(outside, 0.0, SKIN_EDGE)) * smoothstep(c, SKIN_CHROMA[0], SKIN_CHROMA[1]) \
+        * (1.0 - smoothstep(c, SKIN_CHROMA[2], SKIN_CHROMA[3]))
+    return skin, own * np.minimum(1.0, SKIN_MAX_CHROMA / np.maximum(c, 1e-6))[..., None]
+
+
+def protect(ab4, l4, skin, skin_ab, own):
+    """Keep skin skin and highlights near neutral: (h4, w4, 2) ab -> the same.
+
+    Where a region is skin-like and the colour it was given is far from the network's skin colour
+    (a teal forehead, a lavender cheek), the skin colour takes its place; a region as light as snow
+    or a white wall keeps at most a light tint of its colour (HIGHLIGHT_CHROMA by calm L)."""
+    clash = smoothstep(np.linalg.norm(ab4 - skin_ab, axis=-1), *SKIN_CLASH)  # (h4, w4)
+    pull = (skin * clash)[..., None]
+    ab4 = (1.0 - pull) * ab4 + pull * skin_ab
+    if MAX_HUE_SHIFT < 180.0:  # a region the network is sure of turns only so far towards the palette's hue
+        own_c = np.linalg.norm(own, axis=-1)
+        sure = smoothstep(own_c, 5.0, SURE_CHROMA)
+        turn = np.angle(np.exp(1j * (np.arctan2(ab4[..., 1], ab4[..., 0]) - np.arctan2(own[..., 1], own[..., 0]))))
+        allowed = np.radians(MAX_HUE_SHIFT + (180.0 - MAX_HUE_SHIFT) * (1.0 - sure))
+        hue = np.arctan2(own[..., 1], own[..., 0]) + np.clip(turn, -allowed, allowed)
+        c = np.linalg.norm(ab4, axis=-1)
+        ab4 = np.stack([c * np.cos(hue), c * np.sin(hue)], -1)
+    calm = calm_l(l4)
+    cmax = HIGHLIGHT_CHROMA[0] + (HIGHLIGHT_CHROMA[1] - HIGHLIGHT_CHROMA[0]) * smoothstep(calm, *HIGHLIGHT_L)
+    # Snow, a white wall: where the network paints a light region near grey, a light tint only.
+    own_c = np.linalg.norm(own, axis=-1)
+    neutral = NEUTRAL_FLOOR + NEUTRAL_GAIN * own_c
+    light = smoothstep(calm, *NEUTRAL_L) * (1.0 - smoothstep(own_c, *NEUTRAL_OWN))
+    cmax = np.minimum(cmax, light * np.minimum(cmax, neutral) + (1.0 - light) * cmax)
+    c = np.linalg.norm(ab4, axis=-1)
+    limit = np.where(c > cmax, cmax / np.maximum(c, 1e-6), 1.0)
+    return ab4 * edge_aware_smooth(limit[..., None], l4)
+
+
+def smoothstep(x, low, high):
+    """0 below low, 1 above high, a smooth cubic between."""
+    t = np.clip((np.asarray(x, np.float64) - low) / (high - low), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 def calm_upsample(ab_low, l):
@@ -121,14 +211,30 @@ def fitting(ab4, bounds):
     return ok
 
 
-def semantic_scores(prior, l4, palette, centres):
-    """-> (h4, w4, K) log-scores and (h4, w4) chroma scale in [0.35, 1]. Log-scores: how near each colour is to what the network would paint + tone + log weight.
+def own_colour(prior, l4, palette, centres, temperature, unpull=True):
+    """-> (h4, w4, 2) ab: the colour the network would paint with no palette, smoothed along regions.
 
-    The network's colour at a cell is its prior's mean ab (the palette-conditioned prior is often
-    broad and bimodal on skin; its mean still points at the right hue), smoothed along regions."""
+    The palette-conditioned prior is pulled towards the palette's colours (the network was trained to
+    reproduce a reference's histogram): dividing it by the palette's density to the power UNPULL
+    takes most of that pull out, and decoding it as the network decodes (annealed mean at
+    ``temperature``) gives its own colour: grass green under a teal-orange palette, skin skin."""
+    centres = np.asarray(centres, np.float64)
+    p = prior.reshape(-1, prior.shape[-1]).astype(np.float64)  # (N, Q)
+    if unpull:
+        colours = np.asarray(palette.lab, np.float64)[:, 1:]
+        density = (np.exp(-((centres[:, None] - colours[None]) ** 2).sum(-1) / (2 * UNPULL_SPREAD**2))
+                   * np.asarray(palette.weights, np.float64)[None]).sum(-1)  # (Q,)
+        p = p / (density / density.max() + UNPULL_FLOOR) ** UNPULL
+    logp = np.log(p + 1e-12) / max(float(temperature), 1e-2)
+    annealed = np.exp(logp - logp.max(-1, keepdims=True))
+    annealed /= annealed.sum(-1, keepdims=True)
+    return edge_aware_smooth((annealed @ centres).reshape(l4.shape + (2,)), l4)  # (h4, w4, 2)
+
+
+def semantic_scores(mean, l4, palette):
+    """-> (h4, w4, K) log-scores and (h4, w4) chroma scale in [0.35, 1]. Log-scores: how near each colour is to
+    what the network would paint (``mean``, :func:`own_colour`) + tone + log weight."""
     colours = np.asarray(palette.lab, np.float64)
-    mean = (prior.reshape(-1, prior.shape[-1]).astype(np.float32) @ np.asarray(centres, np.float32))
-    mean = edge_aware_smooth(mean.reshape(l4.shape + (2,)), l4)  # (h4, w4, 2) ab
     # Beyond FAR every colour is as implausible as any other: there tone and weight decide (an autumn
     # palette's sky takes its light gold, not its least saturated brown).
     # Where the network is unsure (its colour near grey, chroma under SURE_CHROMA) the palette colours

@@ -146,3 +146,41 @@ def test_the_web_page_s_look_reaches_the_job_as_palette_text():
     assert spec["palette"] == "#2a6f97:2 #f4a261:1@grade" and parse_palette(spec["palette"]).mode == "grade"
     with pytest.raises(UploadError, match="unknown palette mode 'loud'"):
         _job_spec({"target": "t", "palette": "autumn@loud"}, workspace=None, engine=engine)
+
+
+def test_skin_stays_skin_when_the_palette_has_no_skin_colour():
+    """A face under a palette of teals, a lavender and a green (none skin-like): the face keeps a
+    skin colour (hue in skin's band, some chroma) while the lawn still takes the palette."""
+    l, lawn, face = _lawn_and_face()
+    palette = parse_palette("#1c5a66 #4f8f96 #6d6a8f #2c4a25 #9bb7d4")
+    ab = assign_palette(_prior(), l, palette, CENTRES, temperature=0.38, report={})
+    hue = np.degrees(np.arctan2(ab[..., 1], ab[..., 0]))
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    assert np.mean((hue[face] > 20) & (hue[face] < 85) & (chroma[face] > 8)) > 0.9
+    assert np.mean(_nearest(ab, palette)[lawn] == 3) > 0.9  # the lawn: the palette's green
+
+
+def test_snow_stays_near_neutral_and_a_pulled_prior_still_says_what_grass_is():
+    """Bright snow the network paints near grey keeps at most a light tint (no peach snow under
+    teal-orange); a lawn whose prior is pulled towards the palette's orange and teal, with green
+    still its strongest colour, does not take the orange (the network's own colour is green: it takes
+    the palette colour nearest to green, toned down as far from it as teal is)."""
+    rng = np.random.default_rng(1)
+    h4, w4 = H // 4, W // 4
+
+    def bump(ab, spread):
+        p = np.exp(-((CENTRES - np.float32(ab)) ** 2).sum(-1) / (2 * spread**2))
+        return p / p.sum()
+
+    palette = parse_palette("teal-orange")
+    orange, teal = palette.lab[3, 1:], palette.lab[2, 1:]
+    l = np.full((H, W), 92.0, np.float32)  # snow above, a lawn below
+    l[H // 2:] = 50.0 + rng.uniform(-6, 6, (H - H // 2, W))
+    prior = np.empty((h4, w4, len(CENTRES)), np.float32)
+    prior[: h4 // 2] = bump((0.0, -3.0), 8)  # snow: near grey
+    prior[h4 // 2:] = 0.4 * bump((-30, 35), 14) + 0.35 * bump(orange, 10) + 0.25 * bump(teal, 10)  # grass, pulled
+    ab = assign_palette(prior, l, palette, CENTRES, temperature=0.38, report={})
+    snow, grass = (slice(4, H // 2 - 8), slice(8, -8)), (slice(H // 2 + 8, -4), slice(8, -8))
+    assert np.hypot(ab[snow][..., 0], ab[snow][..., 1]).mean() < 10.0
+    assert np.mean(np.isin(_nearest(ab[grass], palette), [3, 4])) < 0.05  # no orange, no peach
+    assert np.mean(ab[grass][..., 1] < 8.0) > 0.9  # nor anything warm
