@@ -28,6 +28,7 @@ from exemplar.ab_bins import DEFAULT_TEMPERATURE, AbBins
 from exemplar.color import AB_SCALE, normalize_l
 from exemplar.generator_weights import load_generator
 from exemplar.guided_filter import guided_upsample
+from exemplar.hint_spread import spread_hints
 from exemplar.match_colorizer import encoder_input, resize_to_stride
 
 STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
@@ -38,11 +39,6 @@ FOLLOW_CONFIDENCE = (0.3, 0.5)  # best-match cosine: gate floor 0 below, 1 above
 # on a pheasant's grass); measured on the 99 val/bsds photos: 22.46 -> 23.15 dB (grey 22.66),
 # colourfulness 36.6 -> 27.9 (truth 36.0), ImageNet agreement 0.505 -> 0.525 (grey 0.616).
 UNSURE_ENTROPY = (0.6, 0.85)
-# A hint's spot: cells within HINT_REACH (1/4 cells) of it whose L is near its cell's take its colour
-# outright (weight exp(-(dL / HINT_TOLERANCE)^2)). 2 cells each way is what the guided filter's
-# 3x3-of-3x3 averaging reaches, so the clicked point keeps the hint's exact colour.
-HINT_REACH = 2
-HINT_TOLERANCE = 6.0  # L units
 # Cosine of the encoder's matching features at which a cell counts as the same stuff as a hinted
 # cell (the confident-match gate floor is lifted there, so the hint can take over from the reference).
 HINT_SAME_STUFF = (0.6, 0.8)
@@ -62,8 +58,9 @@ class NetColorizer:
 
     Colour hints (``hints=`` of the predict methods): [(x, y, (a, b))], x and y fractions of the
     width and height in [0, 1], ab in Lab units. Each goes to its 1/4 cell as the network's hint
-    input (the network spreads it over the region), the cell is set to the hint's colour, and the
-    confident-match floor on the gate is dropped: the learned gate, trained with hints, decides.
+    input (the network spreads it over the region), its colour is laid over the object it falls on,
+    fading with geodesic distance over L (``exemplar.hint_spread``), and the confident-match floor on
+    the gate is dropped: the learned gate, trained with hints, decides.
     """
 
     def __init__(self, weights=None, follow_reference=False, vividness=DEFAULT_VIVIDNESS, encoder=None):
@@ -169,7 +166,7 @@ class NetColorizer:
         l4 = cv2.resize(target, quarter, interpolation=cv2.INTER_AREA)  # (h32/4, w32/4) L
         inputs = self._features(target, "target", ("s4", "s8", "s16", "s32"))
         inputs["target_l4"] = normalize_l(l4)[None, ..., None]
-        hint_ab4, hint_mask4, region = hint_maps(hints, l4)  # (h32/4, w32/4, 2) ab/110, (.., 1), (.., 1)
+        hint_ab4, hint_mask4, region, hint_colour = hint_maps(hints, l4, target)  # (h32/4, w32/4, 2) ab/110, (.., 1) x2, (.., 2) ab
         if self.head.hints:
             inputs["hint_ab4"], inputs["hint_mask4"] = hint_ab4[None], hint_mask4[None]
         elif hints:
@@ -179,7 +176,6 @@ class NetColorizer:
         inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()} | reference_inputs
         temperature = self.temperature if temperature is None else temperature
         full_l = np.asarray(target_l, np.float32) / 100.0
-        hint_colour = region_colour(hint_ab4 * AB_SCALE, hint_mask4, region)  # (h32/4, w32/4, 2) ab
         if palette is None:
             ab4 = np.asarray(self._decode(inputs, np.float32(temperature)))  # (h32/4, w32/4, 2) ab
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
@@ -224,29 +220,28 @@ class NetColorizer:
                              hints=hints)
 
 
-def hint_maps(hints, l4, reach=HINT_REACH, tolerance=HINT_TOLERANCE):
+def hint_maps(hints, l4, l_full=None):
     """Hints at 1/4 of the working size.
 
-    hints: [(x, y, (a, b))], x and y fractions of width and height, ab in Lab units; l4: (h4, w4) L.
+    hints: [(x, y, (a, b))], x and y fractions of width and height, ab in Lab units; l4: (h4, w4) L;
+    l_full: (4 h4, 4 w4) L at the working size, whose sharp outlines stop a hint's spread (or None).
     Returns hint_ab (h4, w4, 2) ab/110, zero where no hint, and hint_mask (h4, w4, 1) in {0, 1}:
     each hint in the cell holding its point (the network's input; a later hint in a cell wins);
-    and region (h4, w4, 1) in [0, 1]: how far each cell around a hint (``reach`` cells each way)
-    takes its colour outright, exp(-(dL / tolerance)^2) from the hinted cell's L, so the spot a user
-    clicked is their colour (through the guided filter's averaging too) and it stops at edges.
+    region (h4, w4, 1) in [0, 1] and colour (h4, w4, 2) ab: how far each cell takes a hint's colour
+    outright, and which (exemplar.hint_spread: over the object, stopping at its outline).
     """
     h4, w4 = l4.shape
     hint_ab = np.zeros((h4, w4, 2), np.float32)
     hint_mask = np.zeros((h4, w4, 1), np.float32)
-    region = np.zeros((h4, w4, 1), np.float32)
+    cells = []
     for x, y, ab in hints:
         row, col = min(int(y * h4), h4 - 1), min(int(x * w4), w4 - 1)
         hint_ab[row, col] = np.asarray(ab, np.float32) / AB_SCALE
         hint_mask[row, col] = 1.0
-        rows = slice(max(row - reach, 0), row + reach + 1)
-        cols = slice(max(col - reach, 0), col + reach + 1)
-        near = np.exp(-(((l4[rows, cols] - l4[row, col]) / tolerance) ** 2))[..., None]
-        region[rows, cols] = np.maximum(region[rows, cols], near)
-    return hint_ab, hint_mask, region
+        cells.append((row, col))
+    unique = list(dict.fromkeys(cells))  # one seed per cell, with the colour the cell kept
+    region, colour = spread_hints(l4, unique, [hint_ab[r, c] * AB_SCALE for r, c in unique], l_full=l_full)
+    return hint_ab, hint_mask, region, colour
 
 
 def hint_reach(target8, hint_mask4):
@@ -262,16 +257,6 @@ def hint_reach(target8, hint_mask4):
     low, high = HINT_SAME_STUFF
     reach = tf.clip_by_value((tf.reshape(best, (1, shape[0], shape[1], 1)) - low) / (high - low), 0.0, 1.0)
     return tf.image.resize(reach, tf.shape(hint_mask4)[1:3], method="bilinear")
-
-
-def region_colour(hint_ab, hint_mask, region):
-    """(h4, w4, 2) ab: each cell of a hint's region takes the colour of the nearest hinted cell."""
-    if not hint_mask.any():
-        return np.zeros_like(hint_ab)
-    rows, cols = np.nonzero(hint_mask[..., 0])
-    grid_r, grid_c = np.mgrid[0 : hint_ab.shape[0], 0 : hint_ab.shape[1]]
-    nearest = np.argmin((grid_r[..., None] - rows) ** 2 + (grid_c[..., None] - cols) ** 2, axis=-1)  # (h4, w4)
-    return hint_ab[rows[nearest], cols[nearest]] * (region > 0)
 
 
 def _side_by_side(labs, side):

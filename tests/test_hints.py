@@ -1,6 +1,7 @@
 """Colour hints: the network's hint input (HintPool, ColorHead(hints=True)), the simulated hints
 training sees, and the net method honouring them (tiny untrained models, random encoders)."""
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import tensorflow as tf
 from exemplar.generator_weights import load_generator, save_generator
 from exemplar.net.color_head import FEATURE_CHANNELS, ColorHead
 from exemplar.net.hint_pool import HintPool
-from exemplar.net_colorizer import NetColorizer, hint_maps, region_colour
+from exemplar.hint_spread import EDGE_L, geodesic_distances
+from exemplar.net_colorizer import NetColorizer, hint_maps
 from training.hint_simulation import simulate_hints
 
 
@@ -120,19 +122,42 @@ def test_colourful_positions_are_preferred():
 
 
 def test_hint_maps_put_each_hint_in_its_cell_and_its_region_stops_at_edges():
-    l4 = np.full((4, 8), 40.0, np.float32)
-    l4[:, 6:] = 90.0  # an edge between columns 5 and 6
+    l4 = np.full((8, 16), 40.0, np.float32)
+    l4[:, 12:] = 90.0  # an edge between columns 11 and 12
+    l_full = np.kron(l4, np.ones((4, 4), np.float32))  # the working size, whose outline is sharp
     hints = [(0.0, 0.0, (22.0, -11.0)), (0.99, 0.5, (0.0, 55.0))]
-    ab, mask, region = hint_maps(hints, l4)
-    assert mask.sum() == 2 and mask[0, 0, 0] == 1 and mask[2, 7, 0] == 1
+    ab, mask, region, colour = hint_maps(hints, l4, l_full)
+    assert mask.sum() == 2 and mask[0, 0, 0] == 1 and mask[4, 15, 0] == 1
     np.testing.assert_allclose(ab[0, 0], [0.2, -0.1], atol=1e-6)
-    np.testing.assert_allclose(ab[2, 7], [0.0, 0.5], atol=1e-6)
-    assert region[0, 0, 0] == 1 and region[2, 2, 0] == 1  # same L, within 2 cells: the hint's spot
-    assert region[0, 3, 0] == 0  # beyond the reach
-    assert region[2, 6, 0] == 1 and region[2, 5, 0] < 1e-6  # the second hint's spot ends at the edge
-    colour = region_colour(ab * 110.0, mask, region)
-    np.testing.assert_allclose(colour[1, 1], [22.0, -11.0], atol=1e-4)
-    np.testing.assert_allclose(colour[3, 6], [0.0, 55.0], atol=1e-4)
+    np.testing.assert_allclose(ab[4, 15], [0.0, 0.5], atol=1e-6)
+    assert region[0, 0, 0] == 1 and region[4, 15, 0] == 1  # the hinted cells
+    assert region[4, 4, 0] > 0.5  # half the picture's height away on flat ground: well reached
+    assert region[:, 12:].min() > 0.5  # the second hint's region, all of it
+    np.testing.assert_allclose(colour[4, 4], [22.0, -11.0], atol=1e-4)  # each side its own hint's colour
+    np.testing.assert_allclose(colour[0, 12], [0.0, 55.0], atol=1e-4)
+    alone = hint_maps(hints[1:], l4, l_full)[2]
+    assert alone[:, :12].max() < 1e-3  # with one hint, the other side of the edge is not reached
+
+
+def test_spread_distances_are_shortest_paths():
+    # Raster sweeps against Dijkstra on a smooth random L (paths that turn): the same costs.
+    import heapq
+
+    l4 = cv2.GaussianBlur(np.random.default_rng(0).random((20, 24)).astype(np.float32) * 300, (0, 0), 2)
+    step = 0.5
+    got = geodesic_distances(l4, [(3, 4), (15, 20)], step)
+    for k, seed in enumerate([(3, 4), (15, 20)]):
+        best = np.full(l4.shape, np.inf)
+        best[seed], queue = 0.0, [(0.0, seed)]
+        while queue:
+            cost, (r, c) = heapq.heappop(queue)
+            for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+                if 0 <= rr < 20 and 0 <= cc < 24:
+                    new = cost + step + ((l4[rr, cc] - l4[r, c]) / EDGE_L) ** 2
+                    if new < best[rr, cc]:
+                        best[rr, cc] = new
+                        heapq.heappush(queue, (new, (rr, cc)))
+        np.testing.assert_allclose(got[k], best, rtol=1e-4, atol=1e-3)
 
 
 def _two_regions(height=64, width=64):
