@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from exemplar.color import lab_to_rgb_keep_l, rgb_to_l_fast, rgb_to_lab
-from exemplar.errors import ExemplarError, ImageError
+from exemplar.errors import ExemplarError, ExemplarWarning, ImageError
 from exemplar.guided_filter import guided_upsample
 from exemplar.hints import check_hints, paint_spots
 from exemplar.hints import resolve as resolve_hints
@@ -38,10 +38,6 @@ MAX_ASPECT = 4  # the working size's long side is at most 4x its short side (pan
 # The guided filter from the working size to full size: a 9x9 window at the working size, eps in
 # L units^2 (about 3 L of local contrast counts as an edge that colour follows).
 UPSAMPLE_RADIUS, UPSAMPLE_EPS = 4, 10.0
-
-
-class ExemplarWarning(UserWarning):
-    """Something the user should know that did not stop the job (e.g. a colour target)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Exceptions exemplar raises for bad input. The CLI turns them into a message and exit code 1."""
+"""Exceptions exemplar raises for bad input (the CLI turns them into a message and exit code 1), and
+the warning for what the user should know but did not stop the job."""
+
+
+class ExemplarWarning(UserWarning):
+    """Something the user should know that did not stop the job (e.g. a colour target)."""
 
 
 class ExemplarError(Exception):

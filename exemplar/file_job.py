@@ -13,7 +13,7 @@ Its rules live here once:
 import warnings
 from dataclasses import dataclass
 
-from exemplar.colorizer import ExemplarWarning
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.image_io import check_output_path, write_image
 

@@ -321,7 +321,7 @@ def warn_under_covered(palette, coverage):
     """Tell the user which colours the picture could not plausibly take at their weight."""
     import warnings
 
-    from exemplar.colorizer import ExemplarWarning
+    from exemplar.errors import ExemplarWarning
 
     weights = np.asarray(palette.weights)
     short = [f"{code} covers {c:.0%} (weight {wt:.0%})" for code, c, wt in zip(palette.hex(), coverage, weights)

@@ -125,7 +125,7 @@ class ReferenceIndex:
                 rows = zip(data["names"], data["sizes"], data["mtimes"], data["usable"], data["embeddings"])
                 return {str(n): (int(s), int(m), bool(u), e) for n, s, m, u, e in rows}
         except (OSError, ValueError, KeyError) as error:
-            from exemplar.colorizer import ExemplarWarning
+            from exemplar.errors import ExemplarWarning
 
             warnings.warn(f"{self.index_path}: unreadable index ({error}); rebuilding it", ExemplarWarning,
                           stacklevel=3)
@@ -134,7 +134,7 @@ class ReferenceIndex:
     def refresh(self, on_progress=None):
         """Bring the index up to date with the folder; -> {"added", "updated", "removed", "kept"} counts."""
         from exemplar.color import rgb_to_l_fast
-        from exemplar.colorizer import ExemplarWarning
+        from exemplar.errors import ExemplarWarning
         from exemplar.image_io import read_image
 
         cached = self._load()
@@ -191,7 +191,7 @@ class ReferenceIndex:
 
     def _save(self):
         """Write the index next to the images, atomically; warn and go on if the folder is read-only."""
-        from exemplar.colorizer import ExemplarWarning
+        from exemplar.errors import ExemplarWarning
 
         tmp_name = None
         try:

@@ -5,7 +5,8 @@ import pytest
 
 import exemplar
 from exemplar.color import rgb_to_lab
-from exemplar.colorizer import Colorizer, ExemplarWarning
+from exemplar.colorizer import Colorizer
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError, ImageError
 
 

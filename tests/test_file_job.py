@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from exemplar.colorizer import Colorized, ExemplarWarning
+from exemplar.colorizer import Colorized
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.file_job import colorize_file, failure
 from exemplar.image_io import read_image

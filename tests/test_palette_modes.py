@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exemplar.ab_bins import AbBins
-from exemplar.colorizer import ExemplarWarning
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError
 from exemplar.palette import Palette, parse_palette, with_mode
 from exemplar.palette_transport import assign_palette

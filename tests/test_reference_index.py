@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from exemplar.colorizer import ExemplarWarning
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError
 from exemplar.reference_index import INDEX_NAME, ReferenceIndex
 

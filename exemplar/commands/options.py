@@ -21,7 +21,7 @@ def echoed_warnings():
     """Collect :class:`ExemplarWarning` s raised inside the block and print them to stderr after it."""
     import warnings
 
-    from exemplar.colorizer import ExemplarWarning
+    from exemplar.errors import ExemplarWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ExemplarWarning)

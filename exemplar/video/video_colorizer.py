@@ -37,7 +37,8 @@ import cv2
 import numpy as np
 
 from exemplar.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
-from exemplar.colorizer import ExemplarWarning, colour_sources
+from exemplar.colorizer import colour_sources
+from exemplar.errors import ExemplarWarning
 from exemplar.errors import ExemplarError, ImageError
 from exemplar.hints import check_hints
 from exemplar.image_io import rgb_to_uint
