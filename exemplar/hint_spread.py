@@ -43,25 +43,35 @@ def geodesic_distances(l4, seeds, step_cost, edge_l=EDGE_L, outlines=None, sweep
     down = step_cost + (np.diff(l4, axis=0) / edge_l) ** 2  # (h-1, w): the step row -> row+1
     if outlines is not None:
         across, down = across + outlines[0], down + outlines[1]
+    # walked[row, x]: the cost of walking along the row from column 0 to x
+    walked = np.concatenate([np.zeros((height, 1), np.float32), np.cumsum(across, axis=1)], axis=1)
+    scratch = np.empty((len(seeds), width), np.float32)
     for _ in range(sweeps):
         for rows in (range(height), range(height - 1, -1, -1)):
             previous = None
             for row in rows:
                 line = distance[:, row]  # (K, w), a view: updated in place
                 if previous is not None:
-                    np.minimum(line, distance[:, previous] + down[min(row, previous)], out=line)
-                _scan_row(line, across[row])
+                    np.add(distance[:, previous], down[min(row, previous)], out=scratch)
+                    np.minimum(line, scratch, out=line)
+                _scan_row(line, walked[row], scratch)
                 previous = row
     return distance
 
 
-def _scan_row(line, cost):
-    """In place: line[k, x] = min over x' of line[k, x'] + the cost of walking from x' to x along the row."""
-    walked = np.concatenate([[0.0], np.cumsum(cost)]).astype(np.float32)  # (w,) cost from column 0
-    # left to right: min_{x' <= x} line[x'] + walked[x] - walked[x']
-    np.minimum(line, np.minimum.accumulate(line - walked, axis=1) + walked, out=line)
-    # right to left: min_{x' >= x} line[x'] + walked[x'] - walked[x]
-    np.minimum(line, np.minimum.accumulate((line + walked)[:, ::-1], axis=1)[:, ::-1] - walked, out=line)
+def _scan_row(line, walked, scratch):
+    """In place: line[k, x] = min over x' of line[k, x'] + the cost of walking from x' to x along the
+    row, walked[x] - walked[x'] (walked: (w,) cost from column 0; scratch: (K, w) work space)."""
+    # left to right: min_{x' <= x} line[x'] - walked[x'], + walked[x]
+    np.subtract(line, walked, out=scratch)
+    np.minimum.accumulate(scratch, axis=1, out=scratch)
+    scratch += walked
+    np.minimum(line, scratch, out=line)
+    # right to left: min_{x' >= x} line[x'] + walked[x'], - walked[x] (accumulated on reversed views)
+    np.add(line, walked, out=scratch)
+    np.minimum.accumulate(scratch[:, ::-1], axis=1, out=scratch[:, ::-1])
+    scratch -= walked
+    np.minimum(line, scratch, out=line)
 
 
 def outline_costs(l_full, cell=4, edge_px=EDGE_PX):
