@@ -5,7 +5,9 @@ It owns the one :class:`exemplar.colorizer.Colorizer` of the server (models load
 that folder, searched by similarity exactly as ``exemplar colorize --reference-dir`` does. The
 result is written as PNG at the target's full size, keeping 16-bit samples and alpha as the CLI
 does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside). A film
-goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, to an MP4.
+goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, to an MP4; given two
+or more references, each of its shots is coloured from the one most like it (as ``exemplar video
+--reference-dir`` chooses from a folder), the choice per shot in the job's notes.
 
 A photo is the one-file job every front end runs (:func:`exemplar.file_job.colorize_file`), into
 the job's folder. Colour hints (``spec["hints"]``: ``(x, y, colour)`` with x, y pixels of the target
@@ -111,7 +113,7 @@ class Engine:
                 job.notes.append(f"reference from the folder: {label} (similarity {match.similarity:.3f})")
 
         if spec.get("video"):
-            return self._run_video(job, target, references)
+            return self._run_video(job, target, references, labels)
 
         job.stage = "colorizing"
         folder = workspace.job_folder(job.id)
@@ -131,20 +133,50 @@ class Engine:
         job.result = {"width": width, "height": height, "bit_depth": result.bit_depth,
                       "alpha": result.alpha is not None, "download": f"{_stem(target.name)}_colorized.png"}
 
-    def _run_video(self, job, target, references):
-        """A film through ``exemplar video``'s VideoColorizer (same models), written as H.264 MP4."""
-        from exemplar.video.video_colorizer import VideoColorizer
+    def _run_video(self, job, target, references, labels):
+        """A film through ``exemplar video``'s VideoColorizer (same models), written as H.264 MP4.
+
+        With two or more references each shot is coloured from the one most like it, as
+        ``exemplar video --reference-dir`` chooses (:func:`exemplar.video.shot_references.plan_shots`
+        over the list); the choice per shot goes to the job's notes as the CLI prints it.
+        """
+        from exemplar.video.video_colorizer import VideoColorizer, open_frames
 
         def progress(done, total):
             job.stage = f"frame {done} of {total}"
 
+        reader = open_frames(target.path)
+        reference_at, shots = (), None
+        if len(references) >= 2:
+            reference_at, shots = self._plan_shots(job, reader, references, labels)
+            references = []
         job.stage = "colorizing the film"
         output = self.workspace.job_folder(job.id) / "result.mp4"
-        VideoColorizer(self.colorizer).run(target.path, output, references, palette=job.spec.get("palette"),
+        VideoColorizer(self.colorizer).run(reader, output, references, palette=job.spec.get("palette"),
+                                           reference_at=reference_at, shots=shots,
                                            strength=job.spec.get("strength", 1.0), vividness=job.spec.get("vividness"),
                                            on_progress=progress)
         job.result = {"width": target.info["width"], "height": target.info["height"], "video": True,
                       "frames": target.info["frames"], "download": f"{_stem(target.name)}_colorized.mp4"}
+
+    def _plan_shots(self, job, reader, references, labels):
+        """Find the film's shots and each one's reference among ``references``; note the choice.
+        -> (reference_at pairs for the whole film, shot starts)."""
+        from exemplar.video.shot_references import plan_shots
+
+        def scanning(done, total):
+            job.stage = f"finding shots: frame {done} of {total}"
+
+        job.stage = "finding shots"
+        plan = plan_shots(reader, references, top_k=1, encoder=self.colorizer.method.encoder,
+                          max_pixels=self.workspace.max_pixels, on_progress=scanning)
+        job.notes.append(f"{len(plan.shots)} shots; each coloured from the most similar of "
+                         f"{plan.candidates} references:")
+        for line in plan.lines():
+            for path, name in labels.items():
+                line = line.replace(path, name)
+            job.notes.append(line.strip())
+        return plan.reference_at(), plan.starts
 
     def forget(self, job):
         self.workspace.drop_job_folder(job.id)
