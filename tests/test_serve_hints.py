@@ -210,6 +210,7 @@ def test_film_jobs_pass_vividness(monkeypatch, tmp_path):
             seen.append(kwargs.get("vividness"))
 
     monkeypatch.setattr("exemplar.video.video_colorizer.VideoColorizer", FakeVideoColorizer)
+    monkeypatch.setattr("exemplar.video.video_colorizer.open_frames", lambda path: path)  # no film on disk
 
     class Workspace:
         def job_folder(self, job_id):
@@ -219,5 +220,5 @@ def test_film_jobs_pass_vividness(monkeypatch, tmp_path):
     engine.colorizer = colorizer
     target = type("Upload", (), {"path": "film.mp4", "name": "film.mp4",
                                  "info": {"width": 8, "height": 8, "frames": 2}})()
-    engine._run_video(Job(name="film", spec={"vividness": 0.3}), target, [])
+    engine._run_video(Job(name="film", spec={"vividness": 0.3}), target, [], {})
     assert seen == [0.3]
