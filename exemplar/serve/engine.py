@@ -82,9 +82,7 @@ class Engine:
             self._run(job, labels)
         except ExemplarError as error:
             text = f"{labels.get(error.path, 'photo')}: {error.problem}" if isinstance(error, ImageError) else str(error)
-            for path, name in labels.items():
-                text = text.replace(path, name)
-            raise ExemplarError(text) from error
+            raise ExemplarError(_user_names(text, labels)) from error
 
     def _run(self, job, labels):
         from exemplar.file_job import colorize_file
@@ -120,10 +118,7 @@ class Engine:
         done = colorize_file(self.colorizer, target.path, folder / "result.png", references,
                              strength=spec.get("strength", 1.0), palette=spec.get("palette"),
                              vividness=spec.get("vividness"), hints=spec.get("hints", []))
-        for text in done.warnings:
-            for path, name in labels.items():
-                text = text.replace(path, name)
-            job.notes.append(text)
+        job.notes.extend(_user_names(text, labels) for text in done.warnings)
 
         job.stage = "saving"
         result = done.colorized
@@ -172,10 +167,7 @@ class Engine:
                           max_pixels=self.workspace.max_pixels, on_progress=scanning)
         job.notes.append(f"{len(plan.shots)} shots; each coloured from the most similar of "
                          f"{plan.candidates} references:")
-        for line in plan.lines():
-            for path, name in labels.items():
-                line = line.replace(path, name)
-            job.notes.append(line.strip())
+        job.notes.extend(_user_names(line, labels).strip() for line in plan.lines())
         return plan.reference_at(), plan.starts
 
     def forget(self, job):
@@ -185,3 +177,11 @@ class Engine:
 def _stem(name):
     """A file name's stem made safe for a download name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit(".", 1)[0]).strip("._") or "photo"
+
+
+def _user_names(text, labels):
+    """``text`` with every workspace path in ``labels`` replaced by the user's file name: messages
+    and notes never show the server's temporary paths."""
+    for path, name in labels.items():
+        text = text.replace(path, name)
+    return text
