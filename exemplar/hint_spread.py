@@ -96,19 +96,18 @@ def outline_costs(l_full, cell=4, edge_px=EDGE_PX):
     return (across / edge_px) ** OUTLINE_POWER, (down / edge_px) ** OUTLINE_POWER
 
 
-def spread_hints(l4, cells, colours, reach=REACH, l_full=None):
+def spread_hints(l4, l_full, cells, colours, reach=REACH):
     """Where and which colour the hints give at 1/4 size.
 
-    l4: (h, w) L; cells: [(row, col)] of the hints; colours: (K, 2) ab; l_full: (4h, 4w) L at the
-    working size, whose sharp outlines stop a hint (outline_costs), or None.
+    l4: (h, w) L; l_full: (4h, 4w) L at the working size, whose sharp outlines stop a hint
+    (outline_costs); cells: [(row, col)] of the hints; colours: (K, 2) ab.
     Returns region (h, w, 1) in [0, 1] (1 at a hinted cell, falling with geodesic distance) and
     colour (h, w, 2): the ab of the geodesically nearest hint.
     """
     height, width = np.shape(l4)
     if not len(cells):
         return np.zeros((height, width, 1), np.float32), np.zeros((height, width, 2), np.float32)
-    outlines = None if l_full is None else outline_costs(l_full)
-    distance = geodesic_distances(l4, cells, SPAN_COST / min(height, width), outlines=outlines)  # (K, h, w)
+    distance = geodesic_distances(l4, cells, SPAN_COST / min(height, width), outlines=outline_costs(l_full))  # (K, h, w)
     nearest = np.argmin(distance, axis=0)  # (h, w)
     closest = np.take_along_axis(distance, nearest[None], axis=0)[0]
     region = np.exp(-((closest / reach) ** 2))[..., None].astype(np.float32)

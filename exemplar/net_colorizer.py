@@ -220,11 +220,11 @@ class NetColorizer:
                              hints=hints)
 
 
-def hint_maps(hints, l4, l_full=None):
+def hint_maps(hints, l4, l_full):
     """Hints at 1/4 of the working size.
 
     hints: [(x, y, (a, b))], x and y fractions of width and height, ab in Lab units; l4: (h4, w4) L;
-    l_full: (4 h4, 4 w4) L at the working size, whose sharp outlines stop a hint's spread (or None).
+    l_full: (4 h4, 4 w4) L at the working size, whose sharp outlines stop a hint's spread.
     Returns hint_ab (h4, w4, 2) ab/110, zero where no hint, and hint_mask (h4, w4, 1) in {0, 1}:
     each hint in the cell holding its point (the network's input; a later hint in a cell wins);
     region (h4, w4, 1) in [0, 1] and colour (h4, w4, 2) ab: how far each cell takes a hint's colour
@@ -240,7 +240,7 @@ def hint_maps(hints, l4, l_full=None):
         hint_mask[row, col] = 1.0
         cells.append((row, col))
     unique = list(dict.fromkeys(cells))  # one seed per cell, with the colour the cell kept
-    region, colour = spread_hints(l4, unique, [hint_ab[r, c] * AB_SCALE for r, c in unique], l_full=l_full)
+    region, colour = spread_hints(l4, l_full, unique, [hint_ab[r, c] * AB_SCALE for r, c in unique])
     return hint_ab, hint_mask, region, colour
 
 

@@ -38,8 +38,7 @@ import numpy as np
 
 from exemplar.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
 from exemplar.colorizer import colour_sources
-from exemplar.errors import ExemplarWarning
-from exemplar.errors import ExemplarError, ImageError
+from exemplar.errors import ExemplarError, ExemplarWarning, ImageError
 from exemplar.hints import check_hints
 from exemplar.image_io import rgb_to_uint
 from exemplar.video import MAX_KEYFRAME_INTERVAL
