@@ -8,7 +8,7 @@ Steps (shapes for a 6000x4000 target at the default working size 256):
    the method's ab there (256, 384, 2), from references, a palette, or neither (automatic), with
    colour hints and this call's vividness;
 3. :meth:`Colorizer.upsample`: ab up to full size with a guided filter that follows the full-size
-   L's edges, each hint's spot painted its exact colour;
+   L's edges, each hint's spot painted its colour where the upsampling left it more than 2 ab off;
 4. :meth:`Colorizer.compose`: full-size L + ab (scaled by strength) into sRGB, reducing chroma
    where a colour falls outside the gamut, so the output's L is the input's L.
 The method (``match`` or ``net``) only ever sees the working size: cost beyond that is linear in
@@ -171,10 +171,11 @@ class Colorizer:
 
     def upsample(self, l_work, ab_work, l_full, hints=()):
         """ab (h, w, 2) at the working size -> (H, W, 2) at the size of ``l_full`` (H, W), following
-        its luminance edges; then each hint's spot (resolved, as for :meth:`predict`) is exactly its
-        colour, whatever smoothing came before. The net method already sets the hinted cells at 1/4
-        of the working size, but this filter's 9x9 window blurs them: without the spot a hinted
-        point was 11.2 ab units off its hint (tests/test_hints_cli.py asks for under 10)."""
+        its luminance edges; then each hint's spot (resolved, as for :meth:`predict`) that is more
+        than exemplar.hints.SPOT_CLOSE (2) ab units off its colour is set to it. The net method lays
+        each hint's colour over its region at 1/4 of the working size, so its point is usually
+        close already; where the region is a cell or two (a hint on an outline, a thin object) this
+        filter's 9x9 window blurs it (11.2 ab units off, tests/test_hints_cli.py asks for under 10)."""
         ab_full = guided_upsample(l_work, ab_work, l_full, radius=UPSAMPLE_RADIUS, eps=UPSAMPLE_EPS)
         if hints:
             paint_spots(ab_full, l_full, hints)

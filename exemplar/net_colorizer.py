@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from exemplar.ab_bins import DEFAULT_TEMPERATURE, AbBins
-from exemplar.color import AB_SCALE, normalize_l
+from exemplar.color import AB_SCALE, fit_ab_in_gamut, normalize_l
 from exemplar.generator_weights import load_generator
 from exemplar.guided_filter import guided_upsample
 from exemplar.hint_spread import spread_hints
@@ -228,7 +228,8 @@ def hint_maps(hints, l4, l_full):
     Returns hint_ab (h4, w4, 2) ab/110, zero where no hint, and hint_mask (h4, w4, 1) in {0, 1}:
     each hint in the cell holding its point (the network's input; a later hint in a cell wins);
     region (h4, w4, 1) in [0, 1] and colour (h4, w4, 2) ab: how far each cell takes a hint's colour
-    outright, and which (exemplar.hint_spread: over the object, stopping at its outline).
+    outright, and which (exemplar.hint_spread: over the object, stopping at its outline), its chroma
+    reduced where sRGB cannot show it at the cell's L.
     """
     h4, w4 = l4.shape
     hint_ab = np.zeros((h4, w4, 2), np.float32)
@@ -241,6 +242,8 @@ def hint_maps(hints, l4, l_full):
         cells.append((row, col))
     unique = list(dict.fromkeys(cells))  # one seed per cell, with the colour the cell kept
     region, colour = spread_hints(l4, l_full, unique, [hint_ab[r, c] * AB_SCALE for r, c in unique])
+    if unique:  # as the output's composition would: chroma reduced where sRGB cannot show it at the cell's L
+        colour = fit_ab_in_gamut(l4, colour)  # done here on (h4, w4), else on every full-size pixel it reaches
     return hint_ab, hint_mask, region, colour
 
 

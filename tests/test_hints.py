@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from exemplar.color import fit_ab_in_gamut
 from exemplar.generator_weights import load_generator, save_generator
 from exemplar.net.color_head import FEATURE_CHANNELS, ColorHead
 from exemplar.net.hint_pool import HintPool
-from exemplar.hint_spread import EDGE_L, geodesic_distances
+from exemplar.hint_spread import EDGE_L, geodesic_nearest
 from exemplar.net_colorizer import NetColorizer, hint_maps
 from training.hint_simulation import simulate_hints
 
@@ -134,19 +135,24 @@ def test_hint_maps_put_each_hint_in_its_cell_and_its_region_stops_at_edges():
     assert region[4, 4, 0] > 0.5  # half the picture's height away on flat ground: well reached
     assert region[:, 12:].min() > 0.5  # the second hint's region, all of it
     np.testing.assert_allclose(colour[4, 4], [22.0, -11.0], atol=1e-4)  # each side its own hint's colour
-    np.testing.assert_allclose(colour[0, 12], [0.0, 55.0], atol=1e-4)
+    # b 55 is beyond sRGB at L 90: the colour keeps its hue, with the chroma the output can show there
+    np.testing.assert_allclose(colour[0, 12], fit_ab_in_gamut(np.float32([[90.0]]), np.float32([[[0.0, 55.0]]]))[0, 0],
+                               atol=1e-4)
+    assert colour[0, 12, 0] == 0.0 and 30.0 < colour[0, 12, 1] < 55.0
     alone = hint_maps(hints[1:], l4, l_full)[2]
     assert alone[:, :12].max() < 1e-3  # with one hint, the other side of the edge is not reached
 
 
 def test_spread_distances_are_shortest_paths():
-    # Raster sweeps against Dijkstra on a smooth random L (paths that turn): the same costs.
+    # The multi-source search against a plain Dijkstra from each seed on a smooth random L (paths
+    # that turn): each cell's distance is the smallest, and its seed is the one that gives it.
     import heapq
 
     l4 = cv2.GaussianBlur(np.random.default_rng(0).random((20, 24)).astype(np.float32) * 300, (0, 0), 2)
-    step = 0.5
-    got = geodesic_distances(l4, [(3, 4), (15, 20)], step)
-    for k, seed in enumerate([(3, 4), (15, 20)]):
+    step, seeds = 0.5, [(3, 4), (15, 20), (10, 2)]
+    got, nearest = geodesic_nearest(l4, seeds, step)
+    each = []
+    for seed in seeds:
         best = np.full(l4.shape, np.inf)
         best[seed], queue = 0.0, [(0.0, seed)]
         while queue:
@@ -157,7 +163,11 @@ def test_spread_distances_are_shortest_paths():
                     if new < best[rr, cc]:
                         best[rr, cc] = new
                         heapq.heappush(queue, (new, (rr, cc)))
-        np.testing.assert_allclose(got[k], best, rtol=1e-4, atol=1e-3)
+        each.append(best)
+    each = np.stack(each)
+    np.testing.assert_allclose(got, each.min(0), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(np.take_along_axis(each, nearest[None], 0)[0], each.min(0), rtol=1e-4, atol=1e-3)
+    assert set(np.unique(nearest)) == {0, 1, 2}
 
 
 def _two_regions(height=64, width=64):
