@@ -28,8 +28,9 @@ PHOTOS = [("portrait-face", "faces", 0), ("portrait-fez", "bsds", 33), ("portrai
 SMALL = (["portrait-fez", "landscape-mountains"], ["teal-orange", "autumn", CUSTOM])
 
 
-def looks_of(colorizer, truth, palette, assign, old_assign):
-    """{look: (H, W, 3) sRGB} for one photo and palette, composed as Colorizer.run does."""
+def looks_of(colorizer, truth, palette, assign, old_assign, cached=None):
+    """{look: (H, W, 3) sRGB} for one photo and palette, composed as Colorizer.run does.
+    cached: a prior file of ``benchmarks/restyle.py --cache`` for this photo and palette, used when it exists."""
     import exemplar.palette_transport as transport
     from exemplar.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
     from exemplar.guided_filter import guided_upsample
@@ -42,12 +43,17 @@ def looks_of(colorizer, truth, palette, assign, old_assign):
             captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
         return captured["semantic"]
 
-    transport.assign_palette = every_look
-    try:
-        l_full = rgb_to_l(truth)
-        colorizer.run(l_to_grey_rgb(l_full), palette=palette)
-    finally:
-        transport.assign_palette = assign
+    l_full = rgb_to_l(truth)
+    if cached is not None and cached.exists():
+        saved = np.load(cached)
+        every_look(np.exp(saved["log_prior"].astype(np.float32)), saved["l"], palette, saved["centres"],
+                   float(saved["temperature"]))
+    else:
+        transport.assign_palette = every_look
+        try:
+            colorizer.run(l_to_grey_rgb(l_full), palette=palette)
+        finally:
+            transport.assign_palette = assign
     l_work = cv2.resize(l_full, captured["semantic"].shape[1::-1], interpolation=cv2.INTER_AREA)
     return {look: lab_to_rgb_keep_l(l_full, guided_upsample(l_work, captured[look], l_full, radius=4, eps=10.0))
             for look in LOOKS}
@@ -61,6 +67,8 @@ def main():
     parser.add_argument("--height", type=int, default=160, help="panel height in pixels")
     parser.add_argument("--small", type=pathlib.Path, help="also write the docs' small JPEG here")
     parser.add_argument("--only-small", action="store_true", help="only the photos and palettes of the small JPEG")
+    parser.add_argument("--docs", type=pathlib.Path, help="also write a JPEG of all six photos and palettes, release vs semantic")
+    parser.add_argument("--cache", type=pathlib.Path, help="priors kept by benchmarks/restyle.py --cache (val/<folder>_<stem>)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -73,29 +81,40 @@ def main():
     colorizer = Colorizer(method="net", size=256)
     assign, old_assign = transport.assign_palette, release_transport(args.release)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows_small = []
+    rows_small, rows_docs = [], []
     for label, folder, index in PHOTOS:
         if args.only_small and label not in SMALL[0]:
             continue
-        truth = read_rgb(sorted((args.data / "val" / folder).glob("*.jpg"))[index])
-        rows = []
+        path = sorted((args.data / "val" / folder).glob("*.jpg"))[index]
+        truth = read_rgb(path)
+        rows, before, after = [], [SheetPanel(label, truth)], [SheetPanel("after: semantic", truth)]
         for text in list(BUILTIN) + [CUSTOM]:
             if args.only_small and text not in SMALL[1]:
                 continue
             palette = parse_palette(text)
-            looks = looks_of(colorizer, truth, palette, assign, old_assign)
+            cached = args.cache / f"{folder}_{path.stem}_{palette.name}.npz" if args.cache else None
+            looks = looks_of(colorizer, truth, palette, assign, old_assign, cached)
             swatch = (palette.rgb, palette.weights)
             panels = [SheetPanel(f"{label}", truth)] + [
                 SheetPanel(f"{palette.name[:20]} {'release' if look == 'release' else look}", looks[look], swatch)
                 for look in LOOKS]
             rows.append(contact_sheet(panels, height=args.height))
+            before.append(SheetPanel(f"{palette.name[:12]} before", looks["release"], swatch))
+            after.append(SheetPanel(f"{palette.name[:12]} after", looks["semantic"], swatch))
             if label in SMALL[0] and text in SMALL[1]:
                 small_panels = [panels[0]] + [panels[1 + LOOKS.index(look)] for look in ("release", "semantic", "grade")]
                 rows_small.append(contact_sheet(small_panels, height=110))
         sheet = np.concatenate(rows, axis=0)
+        rows_docs += [contact_sheet(before, height=84), contact_sheet(after, height=84)]
         if not args.only_small:
             cv2.imwrite(str(args.out / f"{label}.png"), np.round(sheet[..., ::-1] * 255).astype(np.uint8))
             print(f"wrote {args.out / f'{label}.png'}", flush=True)
+    if args.docs and rows_docs:
+        width = max(r.shape[1] for r in rows_docs)
+        rows_docs = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows_docs]
+        docs = np.round(np.concatenate(rows_docs, axis=0)[..., ::-1] * 255).astype(np.uint8)
+        cv2.imwrite(str(args.docs), docs, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        print(f"wrote {args.docs}")
     if args.small and rows_small:
         width = max(r.shape[1] for r in rows_small)
         rows_small = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows_small]

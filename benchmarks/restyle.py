@@ -114,7 +114,7 @@ def release_transport(revision):
     return module.assign_palette
 
 
-def quality(data, size, release, limit, judge_name, out):
+def quality(data, size, release, limit, judge_name, out, cache=None, prime=False, sets=("bsds", "people"), split="val", looks=LOOKS):
     import json
 
     import exemplar.palette_transport as transport
@@ -127,7 +127,9 @@ def quality(data, size, release, limit, judge_name, out):
 
     import inspect
 
-    if "model" in inspect.signature(ImageNetAgreement).parameters:  # a judge with no choice: the Lite0 checkpoint
+    if prime:
+        judge = None
+    elif "model" in inspect.signature(ImageNetAgreement).parameters:  # a judge with no choice: the Lite0 checkpoint
         judge, judge_name = ImageNetAgreement(), "lite0 (the encoder's own checkpoint: no independent judge yet)"
     else:
         judge = ImageNetAgreement(judge_name)
@@ -137,31 +139,64 @@ def quality(data, size, release, limit, judge_name, out):
     captured = {}
 
     def every_look(prior, l, palette, centres, temperature, **kwargs):  # called by NetColorizer, once a run
-        captured["release"] = old_assign(prior, l, palette, centres, temperature)
-        for mode in LOOKS[1:]:
-            captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
+        if "release" in looks:
+            captured["release"] = old_assign(prior, l, palette, centres, temperature)
+        for mode in looks:
+            if mode != "release":
+                captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
         return captured["semantic"]
 
-    transport.assign_palette = every_look
+    def run_looks(grey, palette, key):
+        """Every look for one photo and palette; the network's prior from ``cache`` when it holds it."""
+        path = cache / f"{key}_{palette.name}.npz" if cache else None
+        if path is not None and path.exists():
+            saved = np.load(path)
+            every_look(np.exp(saved["log_prior"].astype(np.float32)), saved["l"], palette, saved["centres"],
+                       float(saved["temperature"]))
+            return
+        transport.assign_palette = keep_inputs
+        try:
+            colorizer.run(grey, palette=palette)
+        finally:
+            transport.assign_palette = assign
+        prior, l, _, centres, temperature = captured["inputs"]
+        if path is not None:
+            log_prior = np.log(np.maximum(prior, 1e-30)).astype(np.float16)  # log: small probabilities keep their digits
+            np.savez_compressed(path, log_prior=log_prior, l=l, centres=centres, temperature=temperature)
+            prior = np.exp(log_prior.astype(np.float32))  # the same prior whether cached or not
+        if not prime:
+            every_look(prior, l, palette, centres, temperature)
+
+    def keep_inputs(*args, **kwargs):  # called by NetColorizer: keep its inputs, return any ab
+        captured["inputs"] = args
+        return np.zeros(np.shape(args[1]) + (2,), np.float32)
+
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
     rows = {}  # (set, palette, look) -> list of (gradient, agreement, histogram intersection)
     print(f"(q) palette quality, --method net --size {size}, judge {judge_name or 'default'}, release {release}")
-    for folder in ("bsds", "people"):
-        photos = sorted((data / "val" / folder).glob("*.jpg"))[:limit]
+    for folder in sets:
+        photos = sorted((data / split / folder).glob("*.jpg"))[:limit]
         for i, photo in enumerate(photos):
             truth = read_rgb(photo)
             grey = l_to_grey_rgb(rgb_to_l(truth))
             grey_rgb = np.repeat(grey[..., None], 3, axis=-1)
+            if prime:  # only fill the cache
+                for palette in palettes:
+                    run_looks(grey, palette, f"{folder}_{photo.stem}")
+                print(f"  {folder} {i + 1}/{len(photos)}", end="\r", flush=True)
+                continue
             truth_class, grey_class = judge.top1([truth, grey_rgb])  # the truth is classified once
             rows.setdefault((folder, "-", "truth"), []).append((ab_gradient(truth), 1.0, np.nan))
             rows.setdefault((folder, "-", "grey"), []).append((0.0, float(grey_class == truth_class), np.nan))
             l_full = rgb_to_l(truth)
             for palette in palettes:
                 target = ab_histogram(palette.rgb, weights=palette.weights)
-                colorizer.run(grey, palette=palette)
+                run_looks(grey, palette, f"{folder}_{photo.stem}")
                 l_work = cv2.resize(l_full, captured["semantic"].shape[1::-1], interpolation=cv2.INTER_AREA)
                 # Composed with the colorizer's own steps, as Colorizer.run does: to full size, L kept.
-                outputs = [colorizer.compose(l_full, colorizer.upsample(l_work, captured[look], l_full)) for look in LOOKS]
-                for look, rgb, top1 in zip(LOOKS, outputs, judge.top1(outputs)):
+                outputs = [colorizer.compose(l_full, colorizer.upsample(l_work, captured[look], l_full)) for look in looks]
+                for look, rgb, top1 in zip(looks, outputs, judge.top1(outputs)):
                     rows.setdefault((folder, palette.name, look), []).append(
                         (ab_gradient(rgb), float(top1 == truth_class), histogram_intersection(ab_histogram(rgb), target)))
             print(f"  {folder} {i + 1}/{len(photos)}", end="\r", flush=True)
@@ -169,15 +204,17 @@ def quality(data, size, release, limit, judge_name, out):
                 out.write_text(json.dumps({"judge": judge_name, "release": release, "size": size, "done": f"{folder} {i + 1}",
                                            "summary": {" ".join(k): np.mean(v, axis=0).tolist() for k, v in rows.items()},
                                            "count": {" ".join(k): len(v) for k, v in rows.items()}}, indent=1))
-    transport.assign_palette = assign
+    if prime:
+        print(f"\ncache filled: {cache}")
+        return
     summary = {" ".join(key): np.mean(values, axis=0).tolist() for key, values in rows.items()}
-    for folder in ("bsds", "people"):
+    for folder in sets:
         truth_gradient = summary[f"{folder} - truth"][0]
         grey_top1 = summary[f"{folder} - grey"][1]
         print(f"\n{folder}: truth gradient {truth_gradient:.2f}, grey top-1 {grey_top1:.3f}")
         print(f"{'palette':<22} {'look':<9} {'gradient':>8} {'x truth':>7} {'top-1':>6} {'hist':>6}")
         for palette in palettes:
-            for look in LOOKS:
+            for look in looks:
                 gradient, top1, hist = summary[f"{folder} {palette.name} {look}"]
                 flag = "" if gradient <= 1.2 * truth_gradient and top1 >= grey_top1 - 0.05 else "  (target missed)"
                 print(f"{palette.name:<22} {look:<9} {gradient:>8.2f} {gradient / truth_gradient:>6.2f}x "
@@ -233,13 +270,20 @@ def main():
     parser.add_argument("--limit", type=int, default=None, help="(q): the first N photos of each set only")
     parser.add_argument("--judge", default="lite2", help="(q): ImageNetAgreement's classifier, where it takes one")
     parser.add_argument("--out", type=pathlib.Path, help="(q): write the figures as JSON here")
+    parser.add_argument("--cache", type=pathlib.Path, help="(q): keep the network's priors here (float16) and reuse them")
+    parser.add_argument("--prime", action="store_true", help="(q): only run the network and fill --cache, no figures")
+    parser.add_argument("--sets", default="bsds,people", help="(q): comma-separated folders of --split")
+    parser.add_argument("--looks", default=",".join(LOOKS), help="(q): comma-separated looks to measure (release, semantic, strict, grade)")
+    parser.add_argument("--split", default="val", help="(q): val, or train to tune on photos the figures do not use")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # the val photos are colour photos used as grey targets
     if args.only in (None, "palettes"):
         args.sheets.mkdir(parents=True, exist_ok=True)
         palettes(args.data, args.sheets, args.size)
     if args.only in (None, "quality"):
-        quality(args.data, args.size, args.release, args.limit, args.judge, args.out)
+        quality(args.data, args.size, args.release, args.limit, args.judge, args.out, args.cache, args.prime,
+                tuple(args.sets.split(",")), args.split,
+                tuple(args.looks.split(",")))
     if args.only in (None, "search"):
         search(args.data)
 

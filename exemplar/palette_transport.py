@@ -23,10 +23,13 @@ In semantic and grade, two protections follow the choice (:func:`protect`), both
 network's own colour (:func:`own_colour`: the palette-conditioned prior divided by the palette's
 density, then decoded as the network decodes, so a lawn under teal-orange is still green to it):
 - skin: a skin-like region (own colour in skin's hue and chroma band) given a colour far from skin
-  (a teal forehead, a yellow cheek) takes the network's skin colour instead; and in semantic,
-  skin-like regions prefer the palette's most skin-like colour;
+  (a teal forehead, a yellow cheek) takes the network's skin colour instead; a colour it keeps from
+  outside skin's hues (a summer palette's yellow or cream) is turned into skin's hue band
+  (SKIN_TAKE_HUE) at no more than skin's chroma; and in semantic, skin-like regions prefer the
+  palette's most skin-like colour;
 - light neutrals: a light region the network paints near grey (snow, a white wall) keeps a light
-  tint only, and the very lightest regions lose chroma by L (HIGHLIGHT_L, HIGHLIGHT_CHROMA).
+  tint only, and the very lightest regions (a face mask, grey hair) lose chroma by L (HIGHLIGHT_L,
+  HIGHLIGHT_CHROMA).
 ``strict`` keeps the palette's colours whole.
 
 The ``match`` method has no colour prior: its palette looks are tone only (``Palette.assign_ab``).
@@ -60,8 +63,10 @@ SKIN_BONUS = 2.0  # log-score units: skin-like regions' preference for the palet
 SKIN_SPREAD = 15.0  # ab units: how far from the skin colour a palette colour is still skin-compatible
 SKIN_CLASH = (8.0, 22.0)  # ab units from the skin colour: the assigned colour starts/ends being a clash
 MAX_HUE_SHIFT = 180.0  # degrees: where the network is sure, a region's hue turns at most this far to the palette's
-HIGHLIGHT_L = (85.0, 98.0)  # calm L: highlights (snow, white walls, bright sky) keep at most a light tint
-HIGHLIGHT_CHROMA = (50.0, 8.0)  # ab units: the most chroma a region takes at HIGHLIGHT_L[0] and [1]
+HIGHLIGHT_L = (82.0, 98.0)  # calm L: highlights (snow, white walls, a face mask, grey hair) keep at most a light tint
+HIGHLIGHT_CHROMA = (50.0, 6.0)  # ab units: the most chroma a region takes at HIGHLIGHT_L[0] and [1]
+SKIN_TAKE_HUE = (35.0, 65.0)  # degrees: the hue band a skin-like region's colour is turned into (no yellow, no pink face)
+FIT_FLOOR = 0.15  # chroma scale where even the palette's nearest colour is far from the network's: nearly neutral
 NEUTRAL_GAIN = 1.0  # a light region the network paints near grey takes at most NEUTRAL_FLOOR + this x its chroma
 NEUTRAL_FLOOR = 6.0  # ab units: the light tint a near-grey light region keeps
 NEUTRAL_L = (60.0, 80.0)  # calm L over which that limit comes in (shadows may still be toned)
@@ -147,6 +152,15 @@ def protect(ab4, l4, skin, skin_ab, own):
     clash = smoothstep(np.linalg.norm(ab4 - skin_ab, axis=-1), *SKIN_CLASH)  # (h4, w4)
     pull = (skin * clash)[..., None]
     ab4 = (1.0 - pull) * ab4 + pull * skin_ab
+    # A colour skin keeps from outside skin's hues is made skin-like: its hue turned into SKIN_TAKE_HUE
+    # and its chroma no more than skin's (a summer palette's pure yellow becomes a light tan on a face,
+    # not a yellow cheek); an orange or a peach is left as it is.
+    hue = np.degrees(np.arctan2(ab4[..., 1], ab4[..., 0]))
+    taken = np.clip(hue, *SKIN_TAKE_HUE)
+    c = np.minimum(np.linalg.norm(ab4, axis=-1), SKIN_MAX_CHROMA)
+    as_skin = np.stack([c * np.cos(np.radians(taken)), c * np.sin(np.radians(taken))], -1)
+    turned = smoothstep(np.abs(hue - taken), 0.0, SKIN_EDGE)  # 0 for a skin hue, 1 from SKIN_EDGE outside
+    ab4 = ab4 + (skin * turned)[..., None] * (as_skin - ab4)
     if MAX_HUE_SHIFT < 180.0:  # a region the network is sure of turns only so far towards the palette's hue
         own_c = np.linalg.norm(own, axis=-1)
         sure = smoothstep(own_c, 5.0, SURE_CHROMA)
@@ -250,9 +264,9 @@ def semantic_scores(mean, l4, palette):
     near = np.minimum(d2, FAR**2) / (2 * COLOUR_SPREAD**2)
     tone = (calm_l(l4)[..., None] - colours[:, 0]) ** 2 / (2 * TONE_SPREAD**2)  # (h4, w4, K)
     # Where even the nearest colour is far (a blue sky, an autumn palette), the colour is toned down:
-    # full chroma up to FAR / 2, half at FAR, a third from 1.15 FAR. A palette tints what it cannot
-    # plausibly paint.
-    fit = np.clip(1.5 - np.sqrt(d2.min(-1)) / FAR, 0.35, 1.0)  # (h4, w4) in [0.35, 1]
+    # full chroma up to FAR / 2, half at FAR, FIT_FLOOR from 1.35 FAR: what the palette cannot plausibly
+    # paint goes nearly neutral rather than a wrong hue.
+    fit = np.clip(1.5 - np.sqrt(d2.min(-1)) / FAR, FIT_FLOOR, 1.0)  # (h4, w4) in [FIT_FLOOR, 1]
     return -near - tone + np.log(np.asarray(palette.weights, np.float64)), fit
 
 

@@ -184,3 +184,25 @@ def test_snow_stays_near_neutral_and_a_pulled_prior_still_says_what_grass_is():
     assert np.hypot(ab[snow][..., 0], ab[snow][..., 1]).mean() < 10.0
     assert np.mean(np.isin(_nearest(ab[grass], palette), [3, 4])) < 0.05  # no orange, no peach
     assert np.mean(ab[grass][..., 1] < 8.0) > 0.9  # nor anything warm
+
+
+@pytest.mark.parametrize("name, pulled", [("summer", False), ("#12355b #6fb35f #f4d35e", False), ("summer", True)])
+def test_skin_does_not_take_a_palette_s_pure_yellow(name, pulled):
+    """A palette whose only warm light colours are a pure yellow (and a cream): the face stays skin-like
+    (hue in skin's band, skin's chroma), it does not take the yellow. pulled: the network, conditioned on
+    the palette, paints the face itself yellowish (ab (8, 35), hue 77), as it does under summer."""
+    l, lawn, face = _lawn_and_face()
+    palette = parse_palette(name)
+    prior = _prior()
+    if pulled:
+        y, x = np.mgrid[0 : H // 4, 0 : W // 4] * 4.0 + 2.0
+        face4 = ((y - 48) / 30) ** 2 + ((x - 64) / 22) ** 2 < 1.0
+        bump = np.exp(-((CENTRES - np.float32([8.0, 35.0])) ** 2).sum(-1) / (2 * 14.0**2))
+        prior[face4] = bump / bump.sum()
+    ab = assign_palette(prior, l, palette, CENTRES, temperature=0.38, report={})
+    yellow = palette.lab[np.argmax(palette.lab[:, 2]), 1:]  # (a, b) of the palette's yellowest colour
+    face_ab = ab[face]
+    hue = np.degrees(np.arctan2(face_ab[:, 1], face_ab[:, 0]))
+    assert np.mean(np.linalg.norm(face_ab - yellow, axis=-1) > 25.0) > 0.95  # nowhere near the yellow
+    assert np.median(hue) < 72.0 and np.median(np.linalg.norm(face_ab, axis=-1)) < 30.0  # skin's hue (the last
+    # revision's face under the pulled prior: hue 82, a cream-yellow)
