@@ -25,7 +25,8 @@ own noise on that clip), with the measures of :mod:`exemplar.video.measures`:
 - shots: the cuts ``exemplar video`` found against the labelled ones, and :mod:`exemplar.video.shots`'s.
 The steady-colour floor (synthetic clips): the flicker of frames that keep one colour (the video
 output's mean ab over the clip) on each frame's own L, written as 8-bit RGB like any output.
-Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end to end (decode,
+Speed per clip (``--speed-clips``): each clip's first ``--speed-clip-frames`` grey frames as an MP4 at
+the clip's own size, colorized MP4 to MP4 by ``exemplar video`` (after an untimed warm-up run on 9 frames). Speed: a 640x360 grey MP4 (``--speed-frames`` frames of the pan) colorized end to end (decode,
 colorize, encode to MP4), model load excluded. Memory: RSS sampled while a ``--memory-minutes``
 long 640x360 film (the clips looped) is colorized, and before that during the ``--reference-dir``
 shot pass over it (a folder of the pan's own reference and the unrelated photos).
@@ -38,7 +39,7 @@ the first shot's reference: PSNR per shot, and which reference each shot chose.
 ``cut`` is the synthetic two-shot clip (two photos panned); ``bikes`` the real clip (six shots).
 
     python benchmarks/video.py [--clips pan,zoom,cut,slide,bikes,carphone] [--speed-frames 240] [--memory-minutes 0]
-                               [--per-shot cut,bikes]
+                               [--per-shot cut,bikes] [--speed-clips carphone,pan,bikes --speed-clip-frames 48]
 """
 
 import argparse
@@ -175,6 +176,9 @@ def main():
     parser.add_argument("--clips", default="pan,zoom,cut,slide")
     parser.add_argument("--speed-frames", type=int, default=240)
     parser.add_argument("--memory-minutes", type=float, default=0.0)
+    parser.add_argument("--speed-clips", default="",
+                        help="clips timed end to end at their own size, MP4 to MP4 (e.g. carphone,pan,bikes)")
+    parser.add_argument("--speed-clip-frames", type=int, default=48, help="frames of each --speed-clips clip")
     parser.add_argument("--per-shot", default="", help="films for the reference-per-shot check: cut, bikes")
     parser.add_argument("--top-k", type=int, default=1, help="references per shot in --per-shot")
     args = parser.parse_args()
@@ -196,13 +200,7 @@ def main():
     for kind in filter(None, args.per_shot.split(",")):
         per_shot(tmp, args, kind, colorizer, video)
     for kind in filter(None, args.clips.split(",")):
-        if kind in REAL:
-            truth, cuts = real_clip(kind)
-            refs = [truth[0].astype(np.float32) / 255]  # the first frame in colour
-        else:
-            photos = [load(args.data, name) for name in PHOTOS[kind]]
-            truth, cuts = make_clip(kind, photos), ([FRAMES // 2] if kind == "cut" else [])
-            refs = [self_reference(p.astype(np.float32) / 255) for p in photos]
+        truth, cuts, refs = clip(args.data, kind)
         source = write_folder([grey(f) for f in truth], tmp / kind / "grey")
         flows = measures.truth_flows(truth)
 
@@ -244,6 +242,8 @@ def main():
         print(f"| {r['clip']} | {r['cuts']} | {r['shots found']} | {precision:.2f} | {recall:.2f} | {r['video']['cuts']} |")
     sys.stdout.flush()
 
+    if args.speed_clips:
+        clip_speeds(tmp, args, video)
     if args.speed_frames:
         speed(tmp, args, video, refs=[self_reference(load(args.data, "106024").astype(np.float32) / 255)])
     if args.memory_minutes:
@@ -315,12 +315,51 @@ def per_shot(tmp, args, kind, colorizer, job):
           f"{chosen.frames / chosen.seconds:.1f} and {first.frames / first.seconds:.1f} frames/s", flush=True)
 
 
-def write_mp4(path, frames_iter, count):
+def clip(data, kind):
+    """-> (truth frames (H, W, 3) uint8, labelled cuts, references) of a benchmark clip."""
+    from exemplar.evaluation import self_reference
+
+    if kind in REAL:
+        truth, cuts = real_clip(kind)
+        return truth, cuts, [truth[0].astype(np.float32) / 255]  # the first frame in colour
+    photos = [load(data, name) for name in PHOTOS[kind]]
+    truth, cuts = make_clip(kind, photos), ([FRAMES // 2] if kind == "cut" else [])
+    return truth, cuts, [self_reference(p.astype(np.float32) / 255) for p in photos]
+
+
+def clip_speeds(tmp, args, video):
+    """frames/s of ``exemplar video`` on each clip at its own size, end to end:
+    its first ``--speed-clip-frames`` grey frames as an H.264 MP4, decoded, colorized and encoded to MP4, model
+    loaded; the job first runs once untimed on the clip's first 9 frames (graphs traced for that size).
+    Per-frame colorization's frames/s is in the clips' table (PNG frames in and out)."""
+    rows = []
+    for kind in filter(None, args.speed_clips.split(",")):
+        truth, _, refs = clip(args.data, kind)
+        frames = [grey(f) for f in truth[: args.speed_clip_frames]]
+        height, width = frames[0].shape[:2]
+        fps = REAL_FPS if kind in REAL else FPS
+        warm, source = tmp / f"speed_{kind}_warm.mp4", tmp / f"speed_{kind}.mp4"
+        write_mp4(warm, iter(frames), 9, width, height, fps)
+        write_mp4(source, iter(frames), len(frames), width, height, fps)
+        row = {"clip": kind, "size": f"{width}x{height}", "frames": len(frames)}
+        video.run(warm, tmp / f"speed_{kind}_warm_out.mp4", refs, overwrite=True)
+        result = video.run(source, tmp / f"speed_{kind}_out.mp4", refs, overwrite=True)
+        row["video"] = (result.frames / result.seconds, result.keyframes)
+        rows.append(row)
+        print(f"speed {kind}: {row}", flush=True)
+    print("\n| clip | size | frames | frames/s video | colorizer runs |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['clip']} | {r['size']} | {r['frames']} | {r['video'][0]:.1f} | {r['video'][1]}/{r['frames']} |")
+    sys.stdout.flush()
+
+
+def write_mp4(path, frames_iter, count, width=WIDTH, height=HEIGHT, fps=FPS):
     import av
 
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream = out.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for _, frame in zip(range(count), frames_iter):
             out.mux(stream.encode(__import__("av").VideoFrame.from_ndarray(frame, format="rgb24")))
         out.mux(stream.encode(None))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from exemplar.video.flow_propagation import FlowPropagator, apply_model, colour_model
+from exemplar.video.flow_propagation import FlowPropagator, apply_model, colour_model, grey_confidence, with_grey
 
 
 def _stripes(t, width=96, height=64):
@@ -36,3 +36,19 @@ def test_colour_model_gives_back_the_colour_it_was_made_from():
     model = colour_model(l, ab)
     assert model.shape == (64, 96, 4)
     assert np.abs(apply_model(model, l) - ab)[1:-1, 1:-1].mean() < 0.5
+
+
+def test_grey_confidence_trusts_colour_only_where_its_grey_arrived():
+    """The L a colour was fitted on travels with it: where the frame's own L differs (other content
+    arrived along a wrong flow), the carried colour is not trusted; resampled fine texture is."""
+    rng = np.random.default_rng(0)
+    l = np.full((40, 40), 50.0, np.float32)
+    l[:, 20:] = 80.0  # right half: another object
+    texture = l + rng.uniform(-3, 3, l.shape).astype(np.float32)  # the same content, texture resampled
+    model = with_grey(colour_model(l, np.zeros(l.shape + (2,), np.float32)), l)
+    assert model.shape == (40, 40, 5)
+    assert np.allclose(apply_model(model, l), 0.0, atol=1e-3)
+    assert grey_confidence(model, texture).min() > 0.8
+    moved = np.full_like(l, 50.0)  # the right half's colour now sits on the left half's grey
+    confidence = grey_confidence(model, moved)
+    assert confidence[:, :15].min() > 0.99 and confidence[:, 25:].max() < 0.01

@@ -236,7 +236,7 @@ class VideoColorizer:
             "shots": "detected" if cuts is None else cuts,
             "hints": [[str(h.x), str(h.y), list(h.rgb)] for h in hints], "hint_frame": hint_frame,
             "keyframe_interval": self.keyframe_interval, "keep": self.keep, "segment_frames": self.segment_frames,
-            "carried": "colour-model",  # the saved state's form: runs killed before it start afresh
+            "carried": "colour-model+grey",  # the saved state's form: runs killed before it start afresh
         }
 
 
