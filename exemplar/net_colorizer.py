@@ -98,6 +98,7 @@ class NetColorizer:
         # reference for every photo, encode it and take its histogram once (0.1 s of 0.23 s a call at
         # 256x455). One entry, replaced whole, so memory stays bounded and threads see a consistent pair.
         self._last_reference = (None, None)
+        self._stand_in = None  # the neutral stand-in reference's features (palette, automatic): encoded once
 
     def _to_ab(self, inputs, temperature):
         """Head outputs decoded (exemplar.net.color_head.decode_ab) -> (h/4, w/4, 2) ab, the
@@ -140,16 +141,24 @@ class NetColorizer:
             raise ExemplarError(f"vividness must be in [0, 1), got {vividness}")
         return 1.0 - vividness
 
-    def _reference_inputs(self, reference_lab, hist):
-        """The network's reference-side inputs. reference_lab: (hr, wr, 3) Lab, multiples of 32, or
-        None (palette, automatic); hist: (bins**2,) summing to 1 (reference or palette) or None."""
-        reference_given = reference_lab is not None
-        if not reference_given:  # a neutral stand-in that reference_mask 0 switches off
-            reference_lab = np.zeros((STRIDE, STRIDE, 3), np.float32) + np.float32([50.0, 0.0, 0.0])
+    def _reference_features(self, reference_lab):
+        """(hr, wr, 3) Lab -> the encoder's reference features and the reference's Lab at 1/4."""
         reference = resize_to_stride(reference_lab, STRIDE)
         small = cv2.resize(reference, (reference.shape[1] // 4, reference.shape[0] // 4), interpolation=cv2.INTER_AREA)
         inputs = self._features(reference[..., 0], "reference", ("s8", "s16", "s32"))
         inputs["reference_lab4"] = np.concatenate([normalize_l(small[..., :1]), small[..., 1:] / AB_SCALE], -1)[None]
+        return inputs
+
+    def _reference_inputs(self, reference_lab, hist):
+        """The network's reference-side inputs. reference_lab: (hr, wr, 3) Lab, multiples of 32, or
+        None (palette, automatic); hist: (bins**2,) summing to 1 (reference or palette) or None."""
+        reference_given = reference_lab is not None
+        if reference_given:
+            inputs = self._reference_features(reference_lab)
+        else:  # a neutral stand-in that reference_mask 0 switches off: the same for every call, so kept
+            if self._stand_in is None:
+                self._stand_in = self._reference_features(np.zeros((STRIDE, STRIDE, 3), np.float32) + np.float32([50.0, 0.0, 0.0]))
+            inputs = dict(self._stand_in)
         inputs["reference_hist"] = np.zeros((1, self.hist_bins**2)) if hist is None else np.reshape(hist, (1, -1))
         inputs["reference_mask"] = np.full((1, 1), float(reference_given))
         inputs["hist_mask"] = np.full((1, 1), float(hist is not None))
