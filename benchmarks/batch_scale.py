@@ -95,7 +95,7 @@ def run(csv_path, args, extra):
 
 def compare(ours, theirs):
     """Max |L| and |ab| differences (CIE Lab of the 8-bit outputs) and whether the files are identical."""
-    from exemplar.color import rgb_to_lab
+    from exemplar.core.color import rgb_to_lab
 
     a, b = cv2.imread(str(ours)), cv2.imread(str(theirs))
     if a is None or b is None or a.shape != b.shape:

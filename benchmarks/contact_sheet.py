@@ -38,10 +38,10 @@ def main():
     parser.add_argument("--per-kind", type=int, default=2, help="rows per --kinds folder")
     args = parser.parse_args()
 
-    from exemplar.color import l_to_grey_rgb, rgb_to_l
-    from exemplar.colorizer import Colorizer
-    from exemplar.contact_sheet import SheetPanel, contact_sheet
-    from exemplar.evaluation import read_pairs, read_rgb, self_reference, spread
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.core.contact_sheet import SheetPanel, contact_sheet
+    from exemplar.evaluation.protocols import read_pairs, read_rgb, self_reference, spread
 
     data = pathlib.Path(args.data)
     same_class = spread(read_pairs(data / "val" / "pairs_same_class.csv"), args.rows - args.rows // 2)
@@ -61,7 +61,7 @@ def main():
                    SheetPanel("net, automatic", net.colorize(grey)), SheetPanel("truth", truth)]
         rows.append(contact_sheet(panels, height=args.height))
     # The palette row: the last BSDS photo shown, coloured from a palette instead of a reference.
-    from exemplar.palette import parse_palette
+    from exemplar.methods.palette import parse_palette
 
     palette = parse_palette(args.palette)
     side = 8 * len(palette.rgb)

@@ -67,7 +67,7 @@ def run(out_dir):
     from click.testing import CliRunner
 
     import exemplar
-    from exemplar.cli import main
+    from exemplar.cli.main import main
 
     out_dir = Path(out_dir)
     inputs = make_inputs(out_dir / "inputs")

@@ -97,7 +97,7 @@ def main():
         raise SystemExit(f"{args.folder}: no <wnid>_<name>.jpg photos with an ILSVRC2012 wnid")
     labels = [index[p.name.split("_")[0]] for p in photos]
 
-    from exemplar.encoder import build_encoder, input_size  # heavy import after argument checks
+    from exemplar.model.encoder import build_encoder, input_size  # heavy import after argument checks
 
     crop = args.crop or input_size(args.encoder)
     model = build_encoder(args.encoder, include_top=True, weights="imagenet")

@@ -60,9 +60,9 @@ def photo_sets(data, sets, modes):
 
 def measure(colorizer, pairs, counts, seed, on_photo=None):
     """Mean PSNR per hint count over ``pairs`` -> ({count: mean dB}, {count: [dB per photo]})."""
-    from exemplar import metrics
-    from exemplar.color import l_to_grey_rgb, rgb_to_l
-    from exemplar.evaluation import read_rgb
+    from exemplar.evaluation import metrics
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.evaluation.protocols import read_rgb
 
     scores = {count: [] for count in counts}
     for index, (target, reference) in enumerate(pairs):
@@ -139,9 +139,9 @@ def with_dots(rgb, hints):
 
 def write_sheet(colorizer, data, path, seed, height=160):
     """Three val/bsds photos (spread over the set), automatic, with 0, 3 and 10 hints drawn as dots."""
-    from exemplar.color import l_to_grey_rgb, rgb_to_l
-    from exemplar.contact_sheet import SheetPanel, contact_sheet
-    from exemplar.evaluation import read_rgb, spread
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.core.contact_sheet import SheetPanel, contact_sheet
+    from exemplar.evaluation.protocols import read_rgb, spread
     from quality import folder_photos
 
     rows = []
@@ -184,9 +184,9 @@ def main():
         parser.error(f"--modes takes auto and same-kind; --counts numbers from 0 to {max(COUNTS)}")
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # quality.py's sets and same-kind choice
 
-    from exemplar.colorizer import Colorizer
-    from exemplar.errors import ExemplarError
-    from exemplar.evaluation import spread
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.core.errors import ExemplarError
+    from exemplar.evaluation.protocols import spread
 
     colorizer = Colorizer(method="net", size=args.size, weights=args.weights)
     if not colorizer.method.head.hints:

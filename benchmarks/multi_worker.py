@@ -47,7 +47,7 @@ def parse_args(argv=None):
 
 def worker(args):
     """One process: train --steps + 1 steps; print RESULT {json} (TF_CONFIG, if set, names the cluster)."""
-    from exemplar.quiet_tensorflow import import_tensorflow_quietly
+    from exemplar.core.quiet_tensorflow import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import keras

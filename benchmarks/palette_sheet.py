@@ -31,9 +31,9 @@ SMALL = (["portrait-fez", "landscape-mountains"], ["teal-orange", "autumn", CUST
 def looks_of(colorizer, truth, palette, assign, old_assign, cached=None):
     """{look: (H, W, 3) sRGB} for one photo and palette, composed as Colorizer.run does.
     cached: a prior file of ``benchmarks/restyle.py --cache`` for this photo and palette, used when it exists."""
-    import exemplar.palette_transport as transport
-    from exemplar.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
-    from exemplar.guided_filter import guided_upsample
+    import exemplar.methods.palette_transport as transport
+    from exemplar.core.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
+    from exemplar.core.guided_filter import guided_upsample
 
     captured = {}
 
@@ -72,11 +72,11 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
-    import exemplar.palette_transport as transport
-    from exemplar.colorizer import Colorizer
-    from exemplar.contact_sheet import SheetPanel, contact_sheet
-    from exemplar.evaluation import read_rgb
-    from exemplar.palette import BUILTIN, parse_palette
+    import exemplar.methods.palette_transport as transport
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.core.contact_sheet import SheetPanel, contact_sheet
+    from exemplar.evaluation.protocols import read_rgb
+    from exemplar.methods.palette import BUILTIN, parse_palette
 
     colorizer = Colorizer(method="net", size=256)
     assign, old_assign = transport.assign_palette, release_transport(args.release)

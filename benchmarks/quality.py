@@ -1,12 +1,12 @@
 """Colorization quality on the held-out photos: PSNR / SSIM, colourfulness, ImageNet agreement, histograms.
 
-Evaluation sets (see ``exemplar/evaluation.py`` for the protocols); FOLDER is each of the val folders
+Evaluation sets (see ``exemplar/evaluation/protocols.py`` for the protocols); FOLDER is each of the val folders
 bsds, scenes, people, faces, animals, food, houses, vehicles, cars:
 - ``same-class``: ``val/pairs_same_class.csv``, each scene photo with another photo of its class
   as the reference (the realistic use: a reference that is similar, not the same);
 - ``same-kind``: one sub-set per folder (``same-kind-people``, ...), each photo with the most similar
   OTHER photo of the same folder as the reference, by the reference search's embedding
-  (exemplar.reference_index: Lite0 features of the luminance). The choice is computed once and kept in
+  (exemplar.pipeline.reference_index: Lite0 features of the luminance). The choice is computed once and kept in
   ``runs/quality/same_kind_<embedding>.csv`` (recomputed for a folder whose photos changed);
 - ``self-bsds``, ``self-scenes``: each photo with its own colours mirrored and cropped to 85% as the
   reference (how faithfully colours are carried over);
@@ -40,7 +40,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
 
-from exemplar import evaluation  # noqa: E402
+from exemplar.evaluation import protocols as evaluation  # noqa: E402
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 SAME_KIND_DIR = REPO_ROOT / "runs" / "quality"
@@ -65,12 +65,12 @@ def folder_photos(data, folder):
 def same_kind_pairs(data, folder, cache_dir=SAME_KIND_DIR):
     """[Pair] of the folder's photos, each with the most similar other photo of the folder as reference.
 
-    Embeddings come from exemplar.reference_index (kept in memory: the shared data is not ours to
+    Embeddings come from exemplar.pipeline.reference_index (kept in memory: the shared data is not ours to
     write); the choices are cached in a CSV per embedding kind, with the cosine similarity.
     """
     import csv
 
-    from exemplar.reference_index import EMBED_KIND
+    from exemplar.pipeline.reference_index import EMBED_KIND
 
     photos = folder_photos(data, folder)
     path = cache_dir / f"same_kind_{EMBED_KIND}.csv"
@@ -99,7 +99,7 @@ def _choose_same_kind(data, folder, photos):
     """{target path: row} by the cosine of the reference search's embeddings (never the photo itself)."""
     import numpy as np
 
-    from exemplar.reference_index import ReferenceIndex
+    from exemplar.pipeline.reference_index import ReferenceIndex
 
     start = time.perf_counter()
     index = ReferenceIndex(data / "val" / folder, persist=False)
@@ -147,7 +147,7 @@ def load_set(name, data):
         return [(name, same_kind_pairs(data, name[len("same-kind-"):]), "csv")]
     if name == "random":
         return [(name, random_pairs(data), "csv")]
-    from exemplar.palette import BUILTIN
+    from exemplar.methods.palette import BUILTIN
 
     photos = folder_photos(data, "bsds")
     return [(f"palette-{p}", [evaluation.Pair(path, None, f"palette-{p}") for path in photos], f"palette:{p}")
@@ -183,7 +183,7 @@ def main():
             parser.error(f"unknown set {name!r}; choose from {', '.join(SETS)} or a sub-set such as auto-people")
     loaded = [subset for name in sets for subset in load_set(name, args.data)]
 
-    from exemplar.imagenet_agreement import ImageNetAgreement
+    from exemplar.evaluation.imagenet_agreement import ImageNetAgreement
 
     judges = {name: ImageNetAgreement(name) for name in dict.fromkeys([args.judge, "lite0"])}  # the first is "top1"
     summary = {}

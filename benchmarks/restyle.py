@@ -47,7 +47,7 @@ PHOTOS = ("bsds/101085.jpg", "bsds/102061.jpg", "scenes/mountain")  # a scenes e
 
 
 def image_lab(path):
-    from exemplar.color import rgb_to_lab
+    from exemplar.core.color import rgb_to_lab
 
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     return rgb_to_lab(bgr[..., ::-1].astype(np.float32) / 255.0)
@@ -56,9 +56,9 @@ def image_lab(path):
 def palettes(data, sheets, size):
     from click.testing import CliRunner
 
-    from exemplar.cli import main
-    from exemplar.metrics import histogram_intersection
-    from exemplar.palette import parse_palette, soft_ab_histogram
+    from exemplar.cli.main import main
+    from exemplar.evaluation.metrics import histogram_intersection
+    from exemplar.methods.palette import parse_palette, soft_ab_histogram
 
     photos = []
     for name in PHOTOS:
@@ -95,7 +95,7 @@ LOOKS = ("release", "semantic", "strict", "grade")
 
 def ab_gradient(rgb):
     """Mean |gradient of ab| per pixel of (H, W, 3) sRGB: forward differences, L2 over (da, db) x (x, y)."""
-    from exemplar.color import rgb_to_lab
+    from exemplar.core.color import rgb_to_lab
 
     ab = rgb_to_lab(rgb)[..., 1:]
     dx, dy = np.diff(ab, axis=1)[:-1], np.diff(ab, axis=0)[:, :-1]
@@ -103,27 +103,27 @@ def ab_gradient(rgb):
 
 
 def release_transport(revision):
-    """The release's ``assign_palette`` (exemplar/palette_transport.py at ``revision``), loaded aside."""
+    """The release's ``assign_palette`` (exemplar/methods/palette_transport.py at ``revision``), loaded aside."""
     import subprocess
     import types
 
-    source = subprocess.run(["git", "show", f"{revision}:exemplar/palette_transport.py"], cwd=REPO_ROOT,
+    source = subprocess.run(["git", "show", f"{revision}:exemplar/methods/palette_transport.py"], cwd=REPO_ROOT,
                             check=True, capture_output=True, text=True).stdout
     module = types.ModuleType("release_palette_transport")
-    exec(compile(source, f"{revision}:exemplar/palette_transport.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:exemplar/methods/palette_transport.py", "exec"), module.__dict__)
     return module.assign_palette
 
 
 def quality(data, size, release, limit, judge_name, out, cache=None, prime=False, sets=("bsds", "people"), split="val", looks=LOOKS):
     import json
 
-    import exemplar.palette_transport as transport
-    from exemplar.color import l_to_grey_rgb, rgb_to_l
-    from exemplar.colorizer import Colorizer
-    from exemplar.evaluation import read_rgb
-    from exemplar.imagenet_agreement import ImageNetAgreement
-    from exemplar.metrics import ab_histogram, histogram_intersection
-    from exemplar.palette import BUILTIN, parse_palette
+    import exemplar.methods.palette_transport as transport
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.evaluation.protocols import read_rgb
+    from exemplar.evaluation.imagenet_agreement import ImageNetAgreement
+    from exemplar.evaluation.metrics import ab_histogram, histogram_intersection
+    from exemplar.methods.palette import BUILTIN, parse_palette
 
     import inspect
 
@@ -227,7 +227,7 @@ def quality(data, size, release, limit, judge_name, out, cache=None, prime=False
 
 
 def search(data):
-    from exemplar.reference_index import INDEX_NAME, ReferenceIndex
+    from exemplar.pipeline.reference_index import INDEX_NAME, ReferenceIndex
 
     scenes = data / "val" / "scenes"
     photos = sorted(scenes.glob("*/*.jpg"))

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from exemplar.color import rgb_to_lab
-from exemplar.image_io import read_image, write_image
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.image_io import read_image, write_image
 
 
 def photo(height, width, seed):

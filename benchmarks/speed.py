@@ -112,7 +112,7 @@ def main():
         big = write_jpeg(tmp / "big.jpg", grey, BIG) if args.only in (None, "big") else None
         del photo, grey
 
-        from exemplar.colorizer import Colorizer
+        from exemplar.pipeline.colorizer import Colorizer
 
         start = time.perf_counter()
         colorizer = Colorizer(method=args.method, size=args.size, weights=args.weights)

@@ -102,7 +102,7 @@ def make_clip(kind, photos):
 
 def grey(rgb):
     """Truth frame -> the grey frame the colorizer gets: (H, W, 3) uint8 with R = G = B = its L as grey."""
-    from exemplar.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
 
     level = np.round(l_to_grey_rgb(rgb_to_l(rgb.astype(np.float32) / 255)) * 255).astype(np.uint8)
     return np.repeat(level[..., None], 3, axis=2)
@@ -145,8 +145,8 @@ def shot_scores(found, cuts):
 
 def steady_colour(truth, output):
     """The grey input's frames with one constant colour (``output``'s mean ab over the clip) on their L, 8-bit."""
-    from exemplar.color import lab_to_rgb_keep_l, rgb_to_lab
-    from exemplar.image_io import rgb_to_uint
+    from exemplar.core.color import lab_to_rgb_keep_l, rgb_to_lab
+    from exemplar.core.image_io import rgb_to_uint
 
     mean_ab = np.mean([rgb_to_lab(f.astype(np.float32) / 255)[..., 1:].reshape(-1, 2).mean(axis=0) for f in output],
                       axis=0).astype(np.float32)
@@ -155,7 +155,7 @@ def steady_colour(truth, output):
 
 
 def psnr(frames, truth):
-    from exemplar.metrics import psnr_rgb
+    from exemplar.evaluation.metrics import psnr_rgb
 
     return float(np.mean([psnr_rgb(f, t) for f, t in zip(frames, truth)]))
 
@@ -183,9 +183,9 @@ def main():
     parser.add_argument("--top-k", type=int, default=1, help="references per shot in --per-shot")
     args = parser.parse_args()
 
-    from exemplar.colorizer import Colorizer
-    from exemplar.color import rgb_to_l_fast
-    from exemplar.evaluation import self_reference
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.core.color import rgb_to_l_fast
+    from exemplar.evaluation.protocols import self_reference
     from exemplar.video import measures
     from exemplar.video.shots import detect_shots
     from exemplar.video.video_colorizer import VideoColorizer
@@ -270,7 +270,7 @@ def add_unrelated(folder, data):
 def per_shot(tmp, args, kind, colorizer, job):
     """Each shot's reference chosen from a folder of the shots' own and unrelated photos, against
     only the first shot's reference for the whole film: PSNR per shot."""
-    from exemplar.evaluation import self_reference
+    from exemplar.evaluation.protocols import self_reference
     from exemplar.video.shot_references import plan_shots
 
     if kind in REAL:
@@ -317,7 +317,7 @@ def per_shot(tmp, args, kind, colorizer, job):
 
 def clip(data, kind):
     """-> (truth frames (H, W, 3) uint8, labelled cuts, references) of a benchmark clip."""
-    from exemplar.evaluation import self_reference
+    from exemplar.evaluation.protocols import self_reference
 
     if kind in REAL:
         truth, cuts = real_clip(kind)

@@ -5,7 +5,7 @@ Only click is imported at module level so ``--help`` is instant; TensorFlow load
 
 import click
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 
 def _run(work):

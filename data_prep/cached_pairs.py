@@ -19,7 +19,7 @@ Crops are whole stride-32 cells, so every feature level is cropped exactly (see 
 
 import numpy as np
 
-from exemplar.color import AB_SCALE, L_CENTER
+from exemplar.core.color import AB_SCALE, L_CENTER
 
 
 def normalise_lab(lab):

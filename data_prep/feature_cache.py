@@ -28,8 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from exemplar.color import rgb_to_lab
-from exemplar.errors import ExemplarError
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.errors import ExemplarError
 
 LEVELS = {"s4": (4, 24), "s8": (8, 40), "s16": (16, 112), "s32": (32, 320)}  # stride, channels (Lite0)
 ENCODERS = ("lite0", "lite1", "lite2")
@@ -37,7 +37,7 @@ ENCODERS = ("lite0", "lite1", "lite2")
 
 def levels(encoder="lite0"):
     """{"s4": (stride, channels), ...} of a cache built with the ``encoder`` variant."""
-    from exemplar.encoder import feature_channels
+    from exemplar.model.encoder import feature_channels
 
     channels = feature_channels(encoder)
     return {name: (stride, channels[name]) for name, (stride, _) in LEVELS.items()}
@@ -91,7 +91,7 @@ def build_cache(records, out_dir, *, size=160, batch_size=32, encoder="lite0", g
         variant = encoder or "lite0"
         if variant not in ENCODERS:
             raise ExemplarError(f"unknown encoder {variant!r}; choose one of {', '.join(ENCODERS)}")
-        from exemplar.encoder import build_encoder
+        from exemplar.model.encoder import build_encoder
 
         encoder = build_encoder(variant, include_top=False, weights="imagenet")
     else:

@@ -8,7 +8,7 @@ share(group) / size(group), which is what ``photo_probabilities`` returns.
 
 import numpy as np
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 
 def parse_shares(entries):

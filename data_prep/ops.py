@@ -17,7 +17,7 @@ import math
 
 import tensorflow as tf
 
-from exemplar.color import AB_SCALE, L_CENTER, tf_rgb_to_lab
+from exemplar.core.color import AB_SCALE, L_CENTER, tf_rgb_to_lab
 
 # The record layout of our TFRecord shards (tfrecords.py writes it, parse_shard reads it).
 SHARD_FEATURES = {

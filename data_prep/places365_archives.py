@@ -22,7 +22,7 @@ archive in order (``dl_manager.iter_archive``); TFDS builds such splits in-proce
 import tarfile
 from pathlib import Path
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 # Archive -> the folder its members start with (the builder's ``path_prefix``), or the label
 # files it must hold. Names as the Places2 site and tensorflow-datasets spell them.

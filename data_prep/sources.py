@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from data_prep import ops
 from data_prep.places365_archives import LAYOUT as PLACES365_LAYOUT
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 # What tf.io.decode_image reads (first frame of a GIF).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from data_prep import ops
 from data_prep.sources import Records, check_images, unwrap
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 INFO_FILE = "dataset.json"
 SHARD_SUFFIX = ".tfrecord"

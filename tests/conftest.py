@@ -106,8 +106,8 @@ def hinted_model(tmp_path_factory):
     """A tiny untrained ColorHead with the colour-hint input, saved as a --weights folder."""
     import keras
 
-    from exemplar.generator_weights import save_generator
-    from exemplar.net.color_head import ColorHead
+    from exemplar.model.generator_weights import save_generator
+    from exemplar.model.color_head import ColorHead
 
     keras.utils.set_random_seed(3)
     folder = tmp_path_factory.mktemp("hinted_model")
@@ -118,9 +118,9 @@ def hinted_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one_encoder():
     """Every command builds a Colorizer: let them share one random-init encoder (fast)."""
-    from exemplar.encoder import EfficientNetLite0
+    from exemplar.model.encoder import EfficientNetLite0
 
     encoder = EfficientNetLite0(weights=None)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         yield encoder

@@ -1,10 +1,10 @@
-"""exemplar.ab_bins: the quantized ab space, soft encoding, annealed mean and class rebalancing."""
+"""exemplar.model.ab_bins: the quantized ab space, soft encoding, annealed mean and class rebalancing."""
 
 import numpy as np
 import pytest
 
-from exemplar.ab_bins import AbBins
-from exemplar.color import lab_to_rgb
+from exemplar.model.ab_bins import AbBins
+from exemplar.core.color import lab_to_rgb
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def test_bins_are_a_grid_of_in_gamut_colours(bins):
     assert [0.0, 0.0] in bins.centres.tolist()  # grey is a bin
     # Saturated sRGB primaries fall in (the bin nearest each is less than a grid cell away)...
     primaries = np.eye(3, dtype=np.float32)[None]  # (1, 3, 3) red, green, blue
-    from exemplar.color import rgb_to_lab
+    from exemplar.core.color import rgb_to_lab
 
     ab = rgb_to_lab(primaries)[0, :, 1:]
     nearest = np.min(np.linalg.norm(ab[:, None] - bins.centres[None], axis=-1), axis=1)

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import rgb_to_lab
-from exemplar.errors import ExemplarError
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.errors import ExemplarError
 from exemplar.scale.report import read_report
 
 needs_ray = pytest.mark.skipif(

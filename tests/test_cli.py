@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import rgb_to_lab
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_lab
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def tiny_model(tmp_path_factory):
     """A tiny untrained ColorHead as a --weights folder, its prior uneven (vividness shows)."""
     import keras
 
-    from exemplar.generator_weights import save_generator
-    from exemplar.net.color_head import ColorHead
+    from exemplar.model.generator_weights import save_generator
+    from exemplar.model.color_head import ColorHead
 
     keras.utils.set_random_seed(0)
     head = ColorHead(width=8, hist_bins=11)
@@ -45,16 +45,16 @@ def tiny_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one_encoder():
     """Every command invocation builds a Colorizer: let them share one ImageNet encoder."""
-    from exemplar.encoder import EfficientNetLite0
+    from exemplar.model.encoder import EfficientNetLite0
 
     encoder = EfficientNetLite0(weights="imagenet")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         yield encoder
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from exemplar.cli import main; assert 'tensorflow' not in sys.modules, 'tf imported'"
+    code = "import sys; from exemplar.cli.main import main; assert 'tensorflow' not in sys.modules, 'tf imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
     # python -m exemplar is the same command line (for environments without the console script).
     listed = subprocess.run([sys.executable, "-m", "exemplar", "--help"], capture_output=True, text=True, check=True)
@@ -63,7 +63,7 @@ def test_help_does_not_import_tensorflow():
         result = _run(*command, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
     # A command's own --help (with the new --vividness option) imports no TensorFlow either.
-    code = ("import sys; from exemplar.cli import main; main(['colorize', '--help'], standalone_mode=False); "
+    code = ("import sys; from exemplar.cli.main import main; main(['colorize', '--help'], standalone_mode=False); "
             "assert 'tensorflow' not in sys.modules, 'tf imported'")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "--vividness" in shown.stdout and "automatically" in shown.stdout
@@ -180,7 +180,7 @@ def test_demo_runs_offline(tmp_path):
 
 
 def test_every_command_defaults_to_the_library_default_method():
-    from exemplar.colorizer import DEFAULT_METHOD
+    from exemplar.pipeline.colorizer import DEFAULT_METHOD
 
     for name in ("colorize", "batch", "demo", "restyle", "evaluate"):
         option = next(p for p in main.commands[name].params if p.name == "method")

@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from exemplar import color
-
-
+from exemplar.core import color
 @pytest.fixture
 def random_rgb():
     rng = np.random.default_rng(0)

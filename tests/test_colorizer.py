@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import exemplar
-from exemplar.color import rgb_to_lab
-from exemplar.colorizer import Colorizer
-from exemplar.errors import ExemplarWarning
-from exemplar.errors import ExemplarError, ImageError
+from exemplar.core.color import rgb_to_lab
+from exemplar.pipeline.colorizer import Colorizer
+from exemplar.core.errors import ExemplarWarning
+from exemplar.core.errors import ExemplarError, ImageError
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 import data_prep
 from data_prep import ops, pairs, pipeline, sources, tfrecords
 from data_prep.__main__ import main as cli
-from exemplar.color import rgb_to_lab
-from exemplar.errors import ExemplarError
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.errors import ExemplarError
 
 HUES = {"reds": (0, 12), "blues": (100, 112)}  # OpenCV hue range (0-180) of each class
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import skimage.data
 
-from exemplar import lite0_checkpoint
-from exemplar import encoder as encoder_module
-from exemplar.encoder import VARIANTS, EfficientNetLite, EfficientNetLite0, build_encoder, feature_channels
-from exemplar.errors import ExemplarError
+from exemplar.model import lite0_checkpoint
+from exemplar.model import encoder as encoder_module
+from exemplar.model.encoder import VARIANTS, EfficientNetLite, EfficientNetLite0, build_encoder, feature_channels
+from exemplar.core.errors import ExemplarError
 
 CHANNELS = {"stride4": 24, "stride8": 40, "stride16": 112, "stride32": 320}
 STRIDES = {"stride4": 4, "stride8": 8, "stride16": 16, "stride32": 32}

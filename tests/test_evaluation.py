@@ -5,10 +5,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from exemplar import evaluation
-from exemplar.color import lab_to_rgb, rgb_to_l, rgb_to_lab
-from exemplar.commands.evaluate import evaluate as evaluate_command
-from exemplar.errors import ExemplarError, ImageError
+from exemplar.evaluation import protocols as evaluation
+from exemplar.core.color import lab_to_rgb, rgb_to_l, rgb_to_lab
+from exemplar.cli.evaluate import evaluate as evaluate_command
+from exemplar.core.errors import ExemplarError, ImageError
 
 
 def _photo(hue_rgb, h=24, w=32):
@@ -193,7 +193,7 @@ def test_cli_bad_csv_exits_with_message(tmp_path):
 
 
 def test_load_method_builds_one_colorizer_and_passes_grey_target(monkeypatch):
-    import exemplar.colorizer
+    import exemplar.pipeline.colorizer
 
     made = []
 
@@ -207,7 +207,7 @@ def test_load_method_builds_one_colorizer_and_passes_grey_target(monkeypatch):
             return np.repeat(target[..., None], 3, axis=-1)
 
     calls = []
-    monkeypatch.setattr(exemplar.colorizer, "Colorizer", FakeColorizer)
+    monkeypatch.setattr(exemplar.pipeline.colorizer, "Colorizer", FakeColorizer)
     run = evaluation.load_method("net", size=128, weights="model_dir", follow_reference=True, vividness=0.3)
     grey = np.full((8, 8), 0.5, np.float32)
     for _ in range(2):
@@ -239,7 +239,7 @@ def test_auto_protocol_gives_no_reference_and_no_palette(pairs_csv):
 
 
 def test_palette_protocol_passes_the_palette_and_scores_against_it(pairs_csv):
-    from exemplar.palette import Palette
+    from exemplar.methods.palette import Palette
 
     pairs = evaluation.read_pairs(pairs_csv)[:1]
     seen = []

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from data_prep import feature_cache, sources
 from data_prep.cached_pairs import CachedPairs, jitter_ab, make_cached_dataset, normalise_lab
 from data_prep.feature_cache import LEVELS, FeatureCache, build_cache
-from exemplar.encoder import EfficientNetLite0
-from exemplar.errors import ExemplarError
+from exemplar.model.encoder import EfficientNetLite0
+from exemplar.core.errors import ExemplarError
 
 SIZE = 96  # cache side: 3 x 3 stride-32 cells
 
@@ -219,7 +219,7 @@ def test_bad_sizes_and_no_usable_photos_are_refused(tmp_path, encoder):
 def test_cache_command(tmp_path, encoder, monkeypatch):
     from data_prep.__main__ import main
 
-    monkeypatch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)  # no ImageNet load
+    monkeypatch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)  # no ImageNet load
     root = write_photos(tmp_path / "photos", per_class=2)
     result = CliRunner().invoke(main, ["cache", str(root), str(tmp_path / "cache"), "--size", "64", "--classes", "sea"])
     assert result.exit_code == 0, result.output
@@ -238,12 +238,12 @@ def test_group_of_is_the_first_folder_below_the_root(tmp_path):
 
 def test_lite2_cache_has_its_channels_and_names_its_encoder(tmp_path, monkeypatch):
     from data_prep.__main__ import main
-    from exemplar.encoder import EfficientNetLite
+    from exemplar.model.encoder import EfficientNetLite
 
     keras.utils.set_random_seed(0)
     lite2 = EfficientNetLite(variant="lite2", include_top=False, weights=None)
     built_with = []
-    monkeypatch.setattr("exemplar.encoder.EfficientNetLite", lambda **kwargs: built_with.append(kwargs) or lite2)
+    monkeypatch.setattr("exemplar.model.encoder.EfficientNetLite", lambda **kwargs: built_with.append(kwargs) or lite2)
     root = write_photos(tmp_path / "photos", per_class=2)
     result = CliRunner().invoke(main, ["cache", str(root), str(tmp_path / "cache"), "--size", "64", "--encoder", "lite2"])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""The one-file job every front end runs (exemplar.file_job): output checked before any work, warnings
+"""The one-file job every front end runs (exemplar.pipeline.file_job): output checked before any work, warnings
 collected, errors mapped to the file they are about. A stand-in colorizer: no model is needed."""
 
 import warnings
@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from exemplar.colorizer import Colorized
-from exemplar.errors import ExemplarWarning
-from exemplar.errors import ExemplarError, ImageError
-from exemplar.file_job import colorize_file, failure
-from exemplar.image_io import read_image
+from exemplar.pipeline.colorizer import Colorized
+from exemplar.core.errors import ExemplarWarning
+from exemplar.core.errors import ExemplarError, ImageError
+from exemplar.pipeline.file_job import colorize_file, failure
+from exemplar.core.image_io import read_image
 
 
 class StandIn:

@@ -1,10 +1,10 @@
-"""exemplar.net.fine_warp: the reference's colours carried at 1/4, steered by luminance."""
+"""exemplar.model.fine_warp: the reference's colours carried at 1/4, steered by luminance."""
 
 import numpy as np
 import tensorflow as tf
 
-from exemplar.color import AB_SCALE
-from exemplar.net.fine_warp import fine_warp
+from exemplar.core.color import AB_SCALE
+from exemplar.model.fine_warp import fine_warp
 
 
 def _scene(rng, height=6, width=5, channels=16):

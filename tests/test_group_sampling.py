@@ -5,7 +5,7 @@ import pytest
 
 from data_prep.cached_pairs import CachedPairs
 from data_prep.group_sampling import parse_shares, photo_probabilities
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 
 def test_parse_shares_reads_entries_and_names_bad_ones():

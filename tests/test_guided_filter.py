@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from exemplar.guided_filter import guided_upsample
+from exemplar.core.guided_filter import guided_upsample
 
 
 def test_affine_relation_is_reproduced_at_full_size():

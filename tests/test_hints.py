@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from exemplar.color import fit_ab_in_gamut
-from exemplar.generator_weights import load_generator, save_generator
-from exemplar.net.color_head import FEATURE_CHANNELS, ColorHead
-from exemplar.net.hint_pool import HintPool
-from exemplar.hint_spread import EDGE_L, geodesic_nearest
-from exemplar.net_colorizer import NetColorizer, hint_maps
+from exemplar.core.color import fit_ab_in_gamut
+from exemplar.model.generator_weights import load_generator, save_generator
+from exemplar.model.color_head import FEATURE_CHANNELS, ColorHead
+from exemplar.model.hint_pool import HintPool
+from exemplar.methods.hint_spread import EDGE_L, geodesic_nearest
+from exemplar.methods.net_colorizer import NetColorizer, hint_maps
 from training.hint_simulation import simulate_hints
 
 
@@ -182,14 +182,14 @@ def hinted_net(tmp_path_factory):
     keras.utils.set_random_seed(2)
     folder = tmp_path_factory.mktemp("hinted_model")
     save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
-    from exemplar.encoder import EfficientNetLite0
+    from exemplar.model.encoder import EfficientNetLite0
 
     return NetColorizer(folder, encoder=EfficientNetLite0(include_top=False, weights=None))
 
 
 @pytest.mark.parametrize("mode", ["auto", "reference", "palette"])
 def test_a_hint_is_honoured_at_its_point_and_stops_at_the_edge(hinted_net, mode):
-    from exemplar.palette import parse_palette
+    from exemplar.methods.palette import parse_palette
 
     l = _two_regions()
     hint = (0.25, 0.5, (45.0, 35.0))  # the middle of the dark half
@@ -208,8 +208,8 @@ def test_a_hint_is_honoured_at_its_point_and_stops_at_the_edge(hinted_net, mode)
 
 
 def test_hints_on_a_model_without_the_input_are_refused(tmp_path):
-    from exemplar.encoder import EfficientNetLite0
-    from exemplar.errors import ExemplarError
+    from exemplar.model.encoder import EfficientNetLite0
+    from exemplar.core.errors import ExemplarError
 
     save_generator(ColorHead(width=8, hist_bins=11), tmp_path)
     net = NetColorizer(tmp_path, encoder=EfficientNetLite0(include_top=False, weights=None))

@@ -1,4 +1,4 @@
-"""Colour hints from the user's side: parsing (exemplar.hints), the CLI's --hint / --hints, the
+"""Colour hints from the user's side: parsing (exemplar.methods.hints), the CLI's --hint / --hints, the
 batch CSV's hints column, the Python API, and clear refusals that write nothing."""
 
 import json
@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 import exemplar
-from exemplar.cli import main
-from exemplar.color import rgb_to_lab
-from exemplar.errors import ExemplarError
-from exemplar.hints import MAX_HINTS, Hint, check_hints, parse_hint, read_hints_file, resolve
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.errors import ExemplarError
+from exemplar.methods.hints import MAX_HINTS, Hint, check_hints, parse_hint, read_hints_file, resolve
 
 
 def test_hints_parse_pixels_percentages_hex_and_css_names():
@@ -123,7 +123,7 @@ def test_batch_hints_column(grey, tmp_path, hinted_model, one_encoder):
 
 
 def test_python_api_takes_hints(grey, hinted_model, one_encoder):
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
 
     colorizer = Colorizer(size=96, weights=hinted_model)
     out = exemplar.colorize(str(grey), hints=[(32, 48, "#c0392b")], colorizer=colorizer)

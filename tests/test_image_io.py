@@ -1,4 +1,4 @@
-"""Tests for exemplar.image_io: formats, bit depths, alpha, EXIF rotation, and every bad input."""
+"""Tests for exemplar.core.image_io: formats, bit depths, alpha, EXIF rotation, and every bad input."""
 
 import os
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from exemplar import image_io
-from exemplar.errors import ImageError
-from exemplar.image_io import LoadedImage, check_output_path, read_image, rgb_to_uint, write_image
+import exemplar
+from exemplar.core import image_io
+from exemplar.core.errors import ImageError
+from exemplar.core.image_io import LoadedImage, check_output_path, read_image, rgb_to_uint, write_image
 
 LOSSLESS = [".png", ".tif", ".bmp"]
 LOSSY = [".jpg", ".webp"]
@@ -315,7 +316,7 @@ def test_rgb_to_uint_rounds_and_clips():
 
 
 def test_demo_pair_ships_and_loads():
-    demo = os.path.join(os.path.dirname(image_io.__file__), "demo")
+    demo = os.path.join(os.path.dirname(exemplar.__file__), "demo")
     target = read_image(os.path.join(demo, "target.jpg"))
     reference = read_image(os.path.join(demo, "reference.jpg"))
     truth = read_image(os.path.join(demo, "target_truth.jpg"))

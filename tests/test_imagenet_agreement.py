@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from exemplar.imagenet_agreement import ImageNetAgreement, _prepare
+from exemplar.evaluation.imagenet_agreement import ImageNetAgreement, _prepare
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 

@@ -95,7 +95,7 @@ def test_import_fails_naming_the_missing_name_and_versions(owner, name):
     result = _import_under_stub(missing=name)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("exemplar.errors.ExemplarError: ")
+    assert message.startswith("exemplar.core.errors.ExemplarError: ")
     assert f" {owner}.{name} " in message  # only the one taken away
     assert sum(f".{other} " in message for _, other in PRIVATE_NAMES) == 1
     assert "Keras 3.99.0 / TensorFlow 2.99.0" in message

@@ -5,9 +5,9 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from exemplar.color import rgb_to_lab
-from exemplar.image_io import read_image
-from exemplar.match_colorizer import MatchColorizer, luminance_conditioned_ab
+from exemplar.core.color import rgb_to_lab
+from exemplar.core.image_io import read_image
+from exemplar.methods.match_colorizer import MatchColorizer, luminance_conditioned_ab
 
 
 @pytest.fixture(scope="module")

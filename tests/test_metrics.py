@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from exemplar import metrics
-from exemplar.errors import ExemplarError
+from exemplar.evaluation import metrics
+from exemplar.core.errors import ExemplarError
 
 
 def _solid(rgb, h=16, w=16):

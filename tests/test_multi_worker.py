@@ -118,7 +118,7 @@ _WORKER = textwrap.dedent(
     train = run.train  # the command below calls run.train: give it the Steps callback too
     run.train = lambda config, run_dir, *, callbacks=(), verbose="auto": train(
         config, run_dir, callbacks=[*callbacks, Steps()], verbose=verbose)
-    from exemplar.commands.train import train as command
+    from exemplar.cli.train import train as command
 
     kill = "--kill" in sys.argv
     command([a for a in sys.argv[3:] if a != "--kill"], prog_name="python -m training")  # exits as the command does

@@ -1,24 +1,21 @@
-"""Tests of exemplar.net: layers on hand-made inputs, ColorHead shapes, modes and serialization."""
+"""Tests of exemplar.model: layers on hand-made inputs, ColorHead shapes, modes and serialization."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from exemplar.ab_bins import AbBins
-from exemplar.generator_weights import load_generator, save_generator
-from exemplar.net import (
-    ColorDistribution,
-    ColorHead,
-    Correspondence,
-    GatedFusion,
-    PatchDiscriminator,
-    ResidualBlock,
-    SoftAbHistogram,
-    SoftEncoding,
-    Upsample,
-)
-from exemplar.net.color_head import FEATURE_CHANNELS, decode_ab, mix
+from exemplar.model.ab_bins import AbBins
+from exemplar.model.generator_weights import load_generator, save_generator
+from exemplar.model.color_distribution import ColorDistribution
+from exemplar.model.color_head import ColorHead, Correspondence
+from exemplar.model.gated_fusion import GatedFusion
+from exemplar.model.patch_discriminator import PatchDiscriminator
+from exemplar.model.residual_block import ResidualBlock
+from exemplar.model.soft_ab_histogram import SoftAbHistogram
+from exemplar.model.soft_encoding import SoftEncoding
+from exemplar.model.upsample import Upsample
+from exemplar.model.color_head import FEATURE_CHANNELS, decode_ab, mix
 
 BINS = 21
 CENTRES = np.linspace(-1.0, 1.0, BINS)

@@ -9,14 +9,14 @@ import keras
 import numpy as np
 import pytest
 
-from exemplar.color import rgb_to_lab
-from exemplar.colorizer import Colorizer
-from exemplar.encoder import EfficientNetLite0
-from exemplar.errors import ExemplarError
-from exemplar.generator_weights import load_generator, save_generator
-from exemplar.net.color_head import ColorHead
-from exemplar.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
-from exemplar.palette import parse_palette
+from exemplar.core.color import rgb_to_lab
+from exemplar.pipeline.colorizer import Colorizer
+from exemplar.model.encoder import EfficientNetLite0
+from exemplar.core.errors import ExemplarError
+from exemplar.model.generator_weights import load_generator, save_generator
+from exemplar.model.color_head import ColorHead
+from exemplar.methods.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
+from exemplar.methods.palette import parse_palette
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def imagenet_encoder():
     """Colorizer builds its own encoder: build the ImageNet one once for the module and hand it out."""
     encoder = EfficientNetLite0(weights="imagenet")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         yield encoder
 
 
@@ -144,7 +144,7 @@ def test_the_last_reference_is_reused_and_never_mixed_up(model_dir, random_encod
 
 def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_encoder, tmp_path):
     """A flat prior (entropy 1) gives grey in automatic mode only; a peaked one keeps its colour."""
-    from exemplar.net_colorizer import UNSURE_ENTROPY
+    from exemplar.methods.net_colorizer import UNSURE_ENTROPY
 
     head, info = load_generator(model_dir)
     layer = head.get_layer("prior_logits")
@@ -257,7 +257,7 @@ def test_packaged_default_model_loads_offline_and_colorizes_the_demo(imagenet_en
     """The model ships inside the package (package data) and needs nothing from the network."""
     from importlib.resources import files
 
-    from exemplar.image_io import read_image
+    from exemplar.core.image_io import read_image
 
     demo = files("exemplar") / "demo"
     colorizer = Colorizer(size=128)  # net is the default method

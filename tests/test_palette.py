@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from exemplar.color import rgb_to_l, rgb_to_lab
-from exemplar.errors import ExemplarError, ImageError
-from exemplar.metrics import histogram_intersection
-from exemplar.palette import (BUILTIN, HIST_BINS, Palette, palette_from_image, parse_palette,
+from exemplar.core.color import rgb_to_l, rgb_to_lab
+from exemplar.core.errors import ExemplarError, ImageError
+from exemplar.evaluation.metrics import histogram_intersection
+from exemplar.methods.palette import (BUILTIN, HIST_BINS, Palette, palette_from_image, parse_palette,
                               soft_ab_histogram, with_mode)
 
 
@@ -86,7 +86,7 @@ def test_histogram_puts_a_bin_centre_colour_in_its_bin():
 
 
 def test_histogram_matches_the_network_layer():
-    from exemplar.net.soft_ab_histogram import SoftAbHistogram
+    from exemplar.model.soft_ab_histogram import SoftAbHistogram
 
     rng = np.random.default_rng(3)
     ab = rng.uniform(-120, 120, (5, 2)).astype(np.float32)  # some outside [-110, 110]: clipped
@@ -150,7 +150,7 @@ def test_colours_of_equal_lightness_are_not_averaged_to_grey():
 
 @pytest.fixture(scope="module")
 def colorizer():
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
 
     return Colorizer(size=64)
 
@@ -172,7 +172,7 @@ def test_palette_text_and_references_together_are_refused(colorizer, photo_rgb):
     np.testing.assert_allclose(colorizer.colorize(grey, palette="sepia"), colorizer.colorize(grey, palette=parse_palette("sepia")))
     with pytest.raises(ExemplarError, match="not both"):
         colorizer.run(grey, [photo_rgb], palette="sepia")
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
 
     with pytest.raises(ExemplarError, match="or a palette"):  # neither: automatic, which match cannot do
         Colorizer(method="match", size=64).run(grey)

@@ -9,11 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from exemplar.ab_bins import AbBins
-from exemplar.errors import ExemplarWarning
-from exemplar.errors import ExemplarError
-from exemplar.palette import Palette, parse_palette, with_mode
-from exemplar.palette_transport import assign_palette
+from exemplar.model.ab_bins import AbBins
+from exemplar.core.errors import ExemplarWarning
+from exemplar.core.errors import ExemplarError
+from exemplar.methods.palette import Palette, parse_palette, with_mode
+from exemplar.methods.palette_transport import assign_palette
 
 H, W = 96, 128  # working size; the prior is at 1/4
 SKY = 16  # rows of sky at the top

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from data_prep import pipeline, sources, tfrecords
 from data_prep.__main__ import main as cli
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 tfds = pytest.importorskip("tensorflow_datasets")
 

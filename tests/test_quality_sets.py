@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from exemplar import evaluation
-
+from exemplar.evaluation import protocols as evaluation
 FOLDERS = ("bsds", "scenes", "people", "faces", "animals", "food", "houses", "vehicles", "cars")
 
 

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from exemplar.errors import ExemplarWarning
-from exemplar.errors import ExemplarError
-from exemplar.reference_index import INDEX_NAME, ReferenceIndex
+from exemplar.core.errors import ExemplarWarning
+from exemplar.core.errors import ExemplarError
+from exemplar.pipeline.reference_index import INDEX_NAME, ReferenceIndex
 
 
 def _stripes(seed, height=64, width=64):
@@ -50,7 +50,7 @@ class CountingEncoder:
 
 @pytest.fixture(scope="module")
 def real_encoder():
-    from exemplar.encoder import EfficientNetLite0
+    from exemplar.model.encoder import EfficientNetLite0
 
     return EfficientNetLite0(weights="imagenet")
 
@@ -139,7 +139,7 @@ def test_unwritable_folder_keeps_the_index_in_memory(folder, encoder, monkeypatc
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("exemplar.reference_index.tempfile.NamedTemporaryFile", refuse)
+    monkeypatch.setattr("exemplar.pipeline.reference_index.tempfile.NamedTemporaryFile", refuse)
     with pytest.warns(ExemplarWarning, match="cannot write the reference index"):
         index = ReferenceIndex(folder, encoder=encoder)
     assert not (folder / INDEX_NAME).exists()
@@ -165,7 +165,7 @@ def test_bad_folders_are_refused(tmp_path, encoder):
 def test_small_batches_report_progress_and_embed_the_same(folder, encoder, monkeypatch):
     whole = ReferenceIndex(folder, encoder=encoder)
     (folder / INDEX_NAME).unlink()
-    monkeypatch.setattr("exemplar.reference_index.BATCH", 3)
+    monkeypatch.setattr("exemplar.pipeline.reference_index.BATCH", 3)
     calls = []
     batched = ReferenceIndex(folder, encoder=encoder, on_progress=lambda done, total: calls.append((done, total)))
     assert calls == [(3, 4), (4, 4)]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import chroma, l_to_grey_rgb, rgb_to_l, rgb_to_lab
-from exemplar.contact_sheet import GAP, LABEL_HEIGHT, SheetPanel, contact_sheet
+from exemplar.cli.main import main
+from exemplar.core.color import chroma, l_to_grey_rgb, rgb_to_l, rgb_to_lab
+from exemplar.core.contact_sheet import GAP, LABEL_HEIGHT, SheetPanel, contact_sheet
 
 SIZE = ["--size", "64"]
 
@@ -26,7 +26,7 @@ def _texture(kind, height=64, width=96, seed=0):
 def _tinted(grey, hue):
     """Colour a grey texture with one hue (Lab a, b) at its own lightness: a single-coloured reference."""
     lab = np.dstack([rgb_to_l(np.repeat(grey[..., None], 3, axis=2)), np.full_like(grey, hue[0]), np.full_like(grey, hue[1])])
-    from exemplar.color import lab_to_rgb
+    from exemplar.core.color import lab_to_rgb
 
     return lab_to_rgb(lab)
 
@@ -60,11 +60,11 @@ def files(tmp_path):
 @pytest.fixture(scope="module", autouse=True)
 def one_encoder():
     """Build the ImageNet encoder once for the module: every command invocation would reload it."""
-    from exemplar.encoder import EfficientNetLite0
+    from exemplar.model.encoder import EfficientNetLite0
 
     encoder = EfficientNetLite0(weights="imagenet")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         yield encoder
 
 

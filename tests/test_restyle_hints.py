@@ -5,8 +5,8 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import rgb_to_lab
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_lab
 from test_hints_cli import _ab, grey  # noqa: F401 (grey is a fixture)
 
 RED_AB = rgb_to_lab(np.float32([[[192, 57, 43]]]) / 255.0)[0, 0, 1:]

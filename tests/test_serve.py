@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install '.[web]'")
 pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
 
-from exemplar.color import rgb_to_lab  # noqa: E402
-from exemplar.image_io import read_image, write_image  # noqa: E402
+from exemplar.core.color import rgb_to_lab  # noqa: E402
+from exemplar.core.image_io import read_image, write_image  # noqa: E402
 
 MAX_UPLOAD_MB = 0.2
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -300,7 +300,7 @@ def test_no_request_reaches_a_path(server, files):
 
 
 def test_queue_is_capped_and_survives_a_failing_job():
-    from exemplar.errors import ExemplarError
+    from exemplar.core.errors import ExemplarError
     from exemplar.serve.jobs import JobQueue, QueueFull
 
     gate = threading.Event()
@@ -335,7 +335,7 @@ def test_queue_is_capped_and_survives_a_failing_job():
 
 
 def test_serve_help_is_instant_and_needs_no_tensorflow():
-    code = ("import sys; from click.testing import CliRunner; from exemplar.cli import main; "
+    code = ("import sys; from click.testing import CliRunner; from exemplar.cli.main import main; "
             "r = CliRunner().invoke(main, ['serve', '--help']); assert r.exit_code == 0, r.output; "
             "assert '--reference-dir' in r.output and '--port' in r.output; "
             "assert 'tensorflow' not in sys.modules and 'starlette' not in sys.modules")

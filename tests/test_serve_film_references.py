@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install '.[web]'")
 av = pytest.importorskip("av", reason="PyAV is not installed (exemplar video needs it)")
 
-from exemplar.color import l_to_grey_rgb, rgb_to_l, rgb_to_lab  # noqa: E402
+from exemplar.core.color import l_to_grey_rgb, rgb_to_l, rgb_to_lab  # noqa: E402
 from test_serve import request, run_job, server, upload  # noqa: E402, F401 (server is a fixture)
 from test_video_shot_references import HEIGHT, SHOT, WIDTH, _scene_a, _scene_b, _scene_c, _write  # noqa: E402
 

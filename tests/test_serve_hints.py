@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install '.[web]'")
 
-from exemplar.color import rgb_to_lab  # noqa: E402
+from exemplar.core.color import rgb_to_lab  # noqa: E402
 from test_serve import (add_file, browser, colorize_and_wait, files, messages, open_page, request,  # noqa: E402, F401
                         server, upload, wait_for)
 
@@ -35,9 +35,9 @@ def grey_photo(tmp_path_factory):
 def hinted_server(tmp_path_factory):
     import keras
 
-    from exemplar.encoder import EfficientNetLite0
-    from exemplar.generator_weights import save_generator
-    from exemplar.net.color_head import ColorHead
+    from exemplar.model.encoder import EfficientNetLite0
+    from exemplar.model.generator_weights import save_generator
+    from exemplar.model.color_head import ColorHead
     from exemplar.serve.server import Server
 
     keras.utils.set_random_seed(3)
@@ -45,7 +45,7 @@ def hinted_server(tmp_path_factory):
     save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
     encoder = EfficientNetLite0(weights=None)  # random init: fast, and nothing to read
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("exemplar.encoder.EfficientNetLite0", lambda **kwargs: encoder)
+        patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         server = Server(port=0, method="net", size=96, weights=str(folder)).start()
         assert server.wait_ready(), server.jobs.load_error
         yield server

@@ -23,12 +23,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from data_prep.cached_pairs import normalise_lab
-from exemplar.commands.train import train as train_command
-from exemplar.encoder import EfficientNetLite0
-from exemplar.errors import ExemplarError
-from exemplar.generator_weights import load_generator
-from exemplar.net.color_head import ColorHead
-from exemplar.net.patch_discriminator import PatchDiscriminator
+from exemplar.cli.train import train as train_command
+from exemplar.model.encoder import EfficientNetLite0
+from exemplar.core.errors import ExemplarError
+from exemplar.model.generator_weights import load_generator
+from exemplar.model.color_head import ColorHead
+from exemplar.model.patch_discriminator import PatchDiscriminator
 from training import config as config_lib
 from training import run
 from training.colorization_gan import FEATURE_KEYS, LOSS_NAMES, ColorizationGAN

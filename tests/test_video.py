@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import rgb_to_l
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_l
 
 FPS, FRAMES, WIDTH, HEIGHT = 12, 8, 64, 48
 
@@ -118,7 +118,7 @@ def test_frame_folder_in_avi_out_with_reference_switch(reference, tmp_path):
 
 
 def test_resume_after_interruption_redoes_only_unfinished_frames(clip, reference, tmp_path):
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
     from exemplar.video.video_colorizer import VideoColorizer
 
     job = VideoColorizer(Colorizer(method="match", size=64), segment_frames=3)
@@ -144,7 +144,7 @@ def test_resume_after_interruption_redoes_only_unfinished_frames(clip, reference
 def test_resumed_run_gives_the_frames_of_an_uninterrupted_one(clip, reference, tmp_path):
     """Frames are held between keyframes; a segment's last frame is a keyframe, so the state saved
     there is complete and a resumed run writes exactly what an uninterrupted run writes."""
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
     from exemplar.video.video_colorizer import VideoColorizer
 
     job = VideoColorizer(Colorizer(method="match", size=64), keyframe_interval=4, segment_frames=5)
@@ -268,8 +268,8 @@ def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced(
 def test_keyframe_interval_is_bounded_because_frames_between_are_held(clip, reference, tmp_path):
     result = _run("video", clip, "-r", reference, "--keyframe-interval", 61, "-o", tmp_path / "out.mp4")
     assert result.exit_code == 2 and "61" in result.output and not (tmp_path / "out.mp4").exists()
-    from exemplar.colorizer import Colorizer
-    from exemplar.errors import ExemplarError
+    from exemplar.pipeline.colorizer import Colorizer
+    from exemplar.core.errors import ExemplarError
     from exemplar.video.video_colorizer import VideoColorizer
 
     with pytest.raises(ExemplarError, match="keyframe interval 0"):

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from exemplar.colorizer import Colorizer
-from exemplar.errors import ExemplarWarning
+from exemplar.pipeline.colorizer import Colorizer
+from exemplar.core.errors import ExemplarWarning
 from exemplar.video.video_colorizer import VideoColorizer
 
 FRAMES = 12

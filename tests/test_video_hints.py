@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import rgb_to_lab
+from exemplar.cli.main import main
+from exemplar.core.color import rgb_to_lab
 from exemplar.video.flow_propagation import track
 
 WIDTH, HEIGHT, FRAMES, SPEED = 128, 96, 16, 3  # the square moves 3 px a frame
@@ -100,7 +100,7 @@ def test_hints_need_the_net_method(film, tmp_path):
 
 def test_resumed_run_with_hints_gives_the_frames_of_an_uninterrupted_one(film, tmp_path, hinted_model, one_encoder):
     """The points' positions are part of the saved state (a segment ends at frame 5, mid-film)."""
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
     from exemplar.video.video_colorizer import VideoColorizer
 
     job = VideoColorizer(Colorizer(size=96, weights=hinted_model), keyframe_interval=4, segment_frames=5)

@@ -1,6 +1,6 @@
 """``exemplar video``'s progress line: no speed until there is one to show."""
 
-from exemplar.commands import video as video_command
+from exemplar.cli import video as video_command
 
 
 def test_progress_shows_no_rate_until_a_second_frame_is_done(monkeypatch, capsys):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exemplar.cli import main
-from exemplar.color import l_to_grey_rgb, rgb_to_l, rgb_to_lab
-from exemplar.errors import ImageError
+from exemplar.cli.main import main
+from exemplar.core.color import l_to_grey_rgb, rgb_to_l, rgb_to_lab
+from exemplar.core.errors import ImageError
 
 WIDTH, HEIGHT, SHOT = 96, 64, 10  # each shot 10 frames
 
@@ -120,7 +120,7 @@ def test_a_list_of_references_overrides_and_extra_references(two_shots):
 
 def test_the_jobs_own_cuts_are_the_shots_found_before(two_shots, tmp_path):
     """Without --reference-dir the job finds cuts as the frames come; they are the shot pass's."""
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
     from exemplar.video.shot_references import scan_film
     from exemplar.video.video_colorizer import VideoColorizer, open_frames
 
@@ -132,7 +132,7 @@ def test_the_jobs_own_cuts_are_the_shots_found_before(two_shots, tmp_path):
 
 
 def test_resume_keeps_the_chosen_references_and_a_changed_folder_starts_afresh(two_shots, tmp_path):
-    from exemplar.colorizer import Colorizer, ExemplarWarning
+    from exemplar.pipeline.colorizer import Colorizer, ExemplarWarning
     from exemplar.video.shot_references import plan_shots
     from exemplar.video.video_colorizer import VideoColorizer
 
@@ -187,7 +187,7 @@ def test_reference_dir_refusals(two_shots, tmp_path):
 def test_python_api_takes_a_list_to_choose_from(two_shots, tmp_path):
     """``exemplar.colorize_video(reference_dir=...)``: the entry point for several uploaded references."""
     import exemplar
-    from exemplar.colorizer import Colorizer
+    from exemplar.pipeline.colorizer import Colorizer
 
     film, refs = two_shots
     plans = []

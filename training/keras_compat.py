@@ -31,7 +31,7 @@ SUPPORTED must match install_requires in setup.cfg (tests/test_keras_compat.py c
 import keras
 import tensorflow as tf
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 # The versions training was tested with; the same bounds as setup.cfg's install_requires.
 SUPPORTED = {"keras": ">=3.15,<3.16", "tensorflow": ">=2.21,<2.22"}

@@ -12,7 +12,7 @@ import math
 import keras
 import numpy as np
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 
 class TrainingDiverged(ExemplarError):

@@ -18,8 +18,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from exemplar.color import AB_SCALE
-from exemplar.errors import ExemplarError
+from exemplar.core.color import AB_SCALE
+from exemplar.core.errors import ExemplarError
 from training import config as config_lib
 from training.callbacks import ResumableBackup, training_callbacks
 from training.colorization_gan import ColorizationGAN
@@ -60,9 +60,9 @@ def build_model(config, num_classes=0, class_weights=None):
     """
     import numpy as np
 
-    from exemplar.ab_bins import AbBins
-    from exemplar.net.color_head import ColorHead
-    from exemplar.net.patch_discriminator import PatchDiscriminator
+    from exemplar.model.ab_bins import AbBins
+    from exemplar.model.color_head import ColorHead
+    from exemplar.model.patch_discriminator import PatchDiscriminator
     from training.colorization_gan import ColorizationGAN
 
     model = config.model
@@ -79,7 +79,7 @@ def build_model(config, num_classes=0, class_weights=None):
     discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
     encoder = None
     if not config.data.cache_dir:
-        from exemplar.encoder import build_encoder
+        from exemplar.model.encoder import build_encoder
 
         encoder = build_encoder(model.encoder, weights=model.encoder_weights)
         encoder.trainable = False
@@ -231,7 +231,7 @@ def colour_weights(ab_arrays, max_pixels=400_000):
     """
     import numpy as np
 
-    from exemplar.ab_bins import AbBins
+    from exemplar.model.ab_bins import AbBins
 
     ab = np.concatenate([np.asarray(a, np.float32).reshape(-1, 2) for a in ab_arrays])
     ab = ab[:: max(1, len(ab) // max_pixels)]

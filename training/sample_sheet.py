@@ -2,7 +2,7 @@
 
 Each row is one example: target (grey, what the generator sees) | reference | output | truth,
 at the resolution the network predicts (1/4 of the crop), shown 4x larger. The output keeps the
-target's L and takes the decoded ab (exemplar.net.color_head.decode_ab), as inference does.
+target's L and takes the decoded ab (exemplar.model.color_head.decode_ab), as inference does.
 """
 
 import os
@@ -11,9 +11,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from exemplar import color
-
-
+from exemplar.core import color
 class SampleSheet(keras.callbacks.Callback):
     """Write ``directory/epoch_NNN.png`` (1-based) for a fixed batch.
 
@@ -28,7 +26,7 @@ class SampleSheet(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        from exemplar.net.color_head import decode_ab
+        from exemplar.model.color_head import decode_ab
 
         batch = {key: keras.ops.convert_to_tensor(value) for key, value in self.batch.items()}  # no numpy/tensor mix
         features = self.model.features(batch)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 # What image_io reads; outputs of a folder tree keep their file's format.
 FOLDER_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
@@ -22,7 +22,7 @@ class Job:
 
     row: what the report calls this job: the CSV line number (the header is line 1, as a
     spreadsheet shows it) or, for a folder tree, the file's 1-based position in sorted order.
-    hints: colour hints as "X,Y=COLOUR" strings (exemplar.hints), checked when the row runs.
+    hints: colour hints as "X,Y=COLOUR" strings (exemplar.methods.hints), checked when the row runs.
     """
 
     row: int

@@ -25,7 +25,7 @@ import logging
 import os
 import warnings
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 from exemplar.scale.job import Job
 from exemplar.scale.report import Outcome
 from exemplar.scale.runner import JobRunner

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exemplar.image_io import replace_atomically
+from exemplar.core.image_io import replace_atomically
 
 STATUSES = ("done", "skipped", "failed")
 

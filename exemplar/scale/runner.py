@@ -1,7 +1,7 @@
 """``JobRunner``: one worker's colorizer, loaded once, and the per-row rules every engine shares.
 
 Every engine (the in-process loop, each Ray actor) holds exactly one runner: a finished output is
-skipped, the row runs as every one-file job does (:func:`exemplar.file_job.colorize_file`: output
+skipped, the row runs as every one-file job does (:func:`exemplar.pipeline.file_job.colorize_file`: output
 checked first, written atomically, warnings collected), and every failure becomes an
 :class:`Outcome` naming the file and the reason rather than an exception, so a worker keeps going
 past bad scans and the driver sees every row.
@@ -39,7 +39,7 @@ class JobRunner:
     """
 
     def __init__(self, settings, threads=None):
-        from exemplar.quiet_tensorflow import import_tensorflow_quietly
+        from exemplar.core.quiet_tensorflow import import_tensorflow_quietly
 
         self.settings = settings
         if threads is not None:
@@ -57,7 +57,7 @@ class JobRunner:
             except RuntimeError:
                 pass
             cv2.setNumThreads(threads)
-        from exemplar.colorizer import Colorizer
+        from exemplar.pipeline.colorizer import Colorizer
 
         self.colorizer = Colorizer(method=settings.method, size=settings.size, max_pixels=settings.max_pixels,
                                    weights=settings.weights, follow_reference=settings.follow_reference,
@@ -65,7 +65,7 @@ class JobRunner:
 
     def run(self, job):
         """Colorize ``job`` into its output -> Outcome; never raises for a bad row."""
-        from exemplar.file_job import colorize_file, failure
+        from exemplar.pipeline.file_job import colorize_file, failure
 
         overwrite = self.settings.overwrite
         if os.path.exists(job.output) and not overwrite:

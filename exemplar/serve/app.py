@@ -53,9 +53,9 @@ def build_app(workspace, engine, jobs):
         return Response(assets[name], media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
     async def config(request):
-        from exemplar.palette import BUILTIN, parse_palette
+        from exemplar.methods.palette import BUILTIN, parse_palette
 
-        from exemplar.hints import MAX_HINTS
+        from exemplar.methods.hints import MAX_HINTS
 
         ready = jobs.ready.is_set()
         return JSONResponse({
@@ -169,8 +169,8 @@ def page_or_404(page):
 
 def _job_spec(body, workspace, engine):
     """Check a job request's fields (types, ranges, ids) -> the spec the engine runs; UploadError if bad."""
-    from exemplar.errors import ExemplarError
-    from exemplar.palette import parse_palette
+    from exemplar.core.errors import ExemplarError
+    from exemplar.methods.palette import parse_palette
 
     references = body.get("references") or []
     library = body.get("library") or []
@@ -210,10 +210,10 @@ def _hints(hints, workspace, target_id, video, engine):
     """The request's hints -> [(x, y, "#rrggbb")] for Colorizer.run: x, y pixels or "42.5%" strings.
 
     Each hint is {"x", "y", "colour", "units"}; a bad one is refused naming it ("hint 2: ..."), as
-    are more than exemplar.hints.MAX_HINTS, hints on a film, and hints to a model without the input.
+    are more than exemplar.methods.hints.MAX_HINTS, hints on a film, and hints to a model without the input.
     """
-    from exemplar.errors import ExemplarError
-    from exemplar.hints import MAX_HINTS, parse_colour
+    from exemplar.core.errors import ExemplarError
+    from exemplar.methods.hints import MAX_HINTS, parse_colour
 
     if not isinstance(hints, list):
         raise UploadError("hints must be a list of {x, y, colour}")

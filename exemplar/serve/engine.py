@@ -1,7 +1,7 @@
 """``Engine``: what the worker thread does with a job: the CLI's colorize, with files from the workspace.
 
-It owns the one :class:`exemplar.colorizer.Colorizer` of the server (models load once, in
-:meth:`load`) and, with ``--reference-dir``, a :class:`exemplar.reference_index.ReferenceIndex` of
+It owns the one :class:`exemplar.pipeline.colorizer.Colorizer` of the server (models load once, in
+:meth:`load`) and, with ``--reference-dir``, a :class:`exemplar.pipeline.reference_index.ReferenceIndex` of
 that folder, searched by similarity exactly as ``exemplar colorize --reference-dir`` does. The
 result is written as PNG at the target's full size, keeping 16-bit samples and alpha as the CLI
 does for PNG output (PNG is lossless, so the download's L is the input's, rounding aside). A film
@@ -9,7 +9,7 @@ goes through ``exemplar video``'s :class:`VideoColorizer` with the same models, 
 or more references, each of its shots is coloured from the one most like it (as ``exemplar video
 --reference-dir`` chooses from a folder), the choice per shot in the job's notes.
 
-A photo is the one-file job every front end runs (:func:`exemplar.file_job.colorize_file`), into
+A photo is the one-file job every front end runs (:func:`exemplar.pipeline.file_job.colorize_file`), into
 the job's folder. Colour hints (``spec["hints"]``: ``(x, y, colour)`` with x, y pixels of the target
 or "42%" strings, checked by the app) go to :meth:`Colorizer.run` as they are; :meth:`load` tells the page
 whether the loaded model has the hint input (:attr:`hints_note` says why not, in words).
@@ -18,7 +18,7 @@ whether the loaded model has the hint input (:attr:`hints_note` says why not, in
 import re
 import warnings
 
-from exemplar.errors import ExemplarError, ImageError
+from exemplar.core.errors import ExemplarError, ImageError
 from exemplar.serve.workspace import shrink
 
 LIBRARY_THUMB = 160  # long side of the reference-folder thumbnails on the page
@@ -43,7 +43,7 @@ class Engine:
         return self.hints_note is None
 
     def load(self):
-        from exemplar.colorizer import Colorizer
+        from exemplar.pipeline.colorizer import Colorizer
 
         self.colorizer = Colorizer(max_pixels=self.workspace.max_pixels, **self.options)
         if self.options["method"] != "net":
@@ -55,15 +55,15 @@ class Engine:
         else:
             self.hints_note = None
         if self.options["method"] == "net":
-            from exemplar.net_colorizer import DEFAULT_VIVIDNESS
+            from exemplar.methods.net_colorizer import DEFAULT_VIVIDNESS
 
             self.vividness = round(DEFAULT_VIVIDNESS, 4)  # 0.62; the page's slider starts here
         if self.reference_dir is not None:
             self._load_library()
 
     def _load_library(self):
-        from exemplar.image_io import read_image, write_image
-        from exemplar.reference_index import ReferenceIndex
+        from exemplar.core.image_io import read_image, write_image
+        from exemplar.pipeline.reference_index import ReferenceIndex
 
         with warnings.catch_warnings():  # unusable files are simply not offered
             warnings.simplefilter("ignore")
@@ -85,8 +85,8 @@ class Engine:
             raise ExemplarError(_user_names(text, labels)) from error
 
     def _run(self, job, labels):
-        from exemplar.file_job import colorize_file
-        from exemplar.image_io import write_image
+        from exemplar.pipeline.file_job import colorize_file
+        from exemplar.core.image_io import write_image
 
         spec, workspace = job.spec, self.workspace
         target = workspace.upload(spec["target"], "video" if spec.get("video") else "target")

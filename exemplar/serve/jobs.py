@@ -52,7 +52,7 @@ class JobQueue:
     """Run ``engine.run(job)`` for each submitted job on one thread, after ``engine.load()`` there.
 
     engine: an object with ``load()`` (build models; called once, on the worker thread),
-      ``run(job)`` (do the job, raising :class:`exemplar.errors.ExemplarError` for user errors) and
+      ``run(job)`` (do the job, raising :class:`exemplar.core.errors.ExemplarError` for user errors) and
       ``forget(job)`` (delete a finished job's files).
     max_waiting: how many jobs may wait; :meth:`submit` raises :class:`QueueFull` past it.
     """
@@ -100,7 +100,7 @@ class JobQueue:
     # ------------------------------------------------------------------ the worker thread
 
     def _work(self):
-        from exemplar.errors import ExemplarError
+        from exemplar.core.errors import ExemplarError
 
         try:
             self.engine.load()

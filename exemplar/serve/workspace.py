@@ -77,8 +77,8 @@ class Workspace:
 
     def accept(self, upload_id, path, name, role):
         """Check a received file with exemplar's reader; -> Upload, or raise UploadError (file deleted)."""
-        from exemplar.errors import ExemplarError
-        from exemplar.image_io import read_image, write_image
+        from exemplar.core.errors import ExemplarError
+        from exemplar.core.image_io import read_image, write_image
 
         if role not in ROLES:
             path.unlink(missing_ok=True)
@@ -96,7 +96,7 @@ class Workspace:
                     raise UploadError(f"{name}: this reference is black-and-white, so it has no colour to give; "
                                       "choose a colour photo")
                 if role == "palette":
-                    from exemplar.palette import palette_from_image
+                    from exemplar.methods.palette import palette_from_image
 
                     palette = palette_from_image(image.rgb if image.alpha is None else
                                                  _with_alpha(image.rgb, image.alpha), k=5)
@@ -117,8 +117,8 @@ class Workspace:
     def _check_video(self, path):
         """Open a film with ``exemplar video``'s reader (header and packets, no decoding past frame 1);
         write its first frame as the preview; -> info. Raises ImageError naming our path."""
-        from exemplar.errors import ImageError
-        from exemplar.image_io import write_image
+        from exemplar.core.errors import ImageError
+        from exemplar.core.image_io import write_image
         from exemplar.video.video_reader import VideoReader
 
         reader = VideoReader(path)

@@ -1,7 +1,7 @@
 """``exemplar.colorize_video(...)``: the ``exemplar video`` command from Python."""
 
-from exemplar.colorizer import DEFAULT_METHOD, DEFAULT_SIZE, Colorizer
-from exemplar.image_io import DEFAULT_MAX_PIXELS
+from exemplar.pipeline.colorizer import DEFAULT_METHOD, DEFAULT_SIZE, Colorizer
+from exemplar.core.image_io import DEFAULT_MAX_PIXELS
 from exemplar.video.video_colorizer import VideoColorizer, check_video_output, open_frames
 
 
@@ -29,7 +29,7 @@ def colorize_video(source, output, reference=None, *, palette=None, reference_at
     fps: frame rate of a frame-folder source (default 25); keyframe_interval: the colorizer
       runs at least every this many frames, colour is carried along optical flow in between.
     resume: continue a killed run of the same job without redoing its finished segments.
-    colorizer: a :class:`exemplar.colorizer.Colorizer` to reuse its loaded models.
+    colorizer: a :class:`exemplar.pipeline.colorizer.Colorizer` to reuse its loaded models.
     """
     colorizer = colorizer or Colorizer(method=method, size=size, max_pixels=max_pixels)
     references = reference if reference is not None else []
@@ -38,7 +38,7 @@ def colorize_video(source, output, reference=None, *, palette=None, reference_at
     check_video_output(output, overwrite)  # before the shot pass
     reader = open_frames(source, fps)
     if reference_dir is not None:
-        from exemplar.errors import ExemplarError
+        from exemplar.core.errors import ExemplarError
         from exemplar.video.shot_references import plan_shots
 
         if palette is not None:

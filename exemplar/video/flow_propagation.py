@@ -224,7 +224,7 @@ def colour_model(l, ab, radius=1, eps=0.1):
     radius 1 and eps 0.1 (L units squared: nearly no regularisation) reproduce the colour closely;
     on the ``carphone`` clip radius 2 or eps 2-16 lost 0.03-0.25 dB (the colour got smoother).
     """
-    from exemplar.guided_filter import guided_filter_coefficients
+    from exemplar.core.guided_filter import guided_filter_coefficients
 
     a, b = guided_filter_coefficients(l, ab, radius, eps)
     return np.concatenate([a, b], axis=2).astype(np.float32)

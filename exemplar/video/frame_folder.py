@@ -2,7 +2,7 @@
 
 A folder has no frame rate of its own, so it is given (``--fps``). Frames are ordered by the
 last number in their names, not alphabetically (``frame_10`` after ``frame_9``). Each frame is
-read with :func:`exemplar.image_io.read_image`, so a bad frame is refused with its own name.
+read with :func:`exemplar.core.image_io.read_image`, so a bad frame is refused with its own name.
 """
 
 import re
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import cv2
 
-from exemplar.errors import ImageError
-from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
+from exemplar.core.errors import ImageError
+from exemplar.core.image_io import DEFAULT_MAX_PIXELS, read_image
 
 FRAME_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 DEFAULT_FPS = Fraction(25)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 
-from exemplar.errors import ImageError
+from exemplar.core.errors import ImageError
 
 
 class FrameFolderWriter:

@@ -50,7 +50,7 @@ def _pairs(frames, flows, cuts):
 
 def flicker(frames, flows, cuts=()):
     """Mean |ab(t+1) - ab(t warped)| over trusted pixels and pairs (Lab ab units; 0 = no flicker)."""
-    from exemplar.color import rgb_to_lab
+    from exemplar.core.color import rgb_to_lab
 
     errors = []
     for warped, b, ok in _pairs(frames, flows, cuts):

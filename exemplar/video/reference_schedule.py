@@ -10,7 +10,7 @@ references start afresh, as at a shot cut.
 import re
 from dataclasses import dataclass
 
-from exemplar.errors import ExemplarError
+from exemplar.core.errors import ExemplarError
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Span:
 
     start: int
     references: tuple  # paths (or arrays); empty with a palette, or for automatic colorization
-    palette: object = None  # an exemplar.palette.Palette, or None
+    palette: object = None  # an exemplar.methods.palette.Palette, or None
 
 
 class ReferenceSchedule:

@@ -7,7 +7,7 @@ reads the film once before colorizing it, every frame scaled to 224x224 while it
 - each frame's L goes to a :class:`~exemplar.video.shots.ShotDetector` (64x36 thumbnails), which
   finds the shot starts, hard cuts and cross-fades;
 - some frames are embedded as reference search embeds photos
-  (:meth:`exemplar.reference_index.ReferenceIndex.embed_l`: the luminance through EfficientNet-Lite0):
+  (:meth:`exemplar.pipeline.reference_index.ReferenceIndex.embed_l`: the luminance through EfficientNet-Lite0):
   one every second of film (sparser on films over ten minutes, so that at most about
   ``MAX_SAMPLES`` are), and one of each shot when it is found (a hard cut's first frame; for a
   cross-fade, found a few frames late, one halfway from its middle to that frame), so every
@@ -32,8 +32,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from exemplar.errors import ExemplarError, ImageError
-from exemplar.reference_index import BATCH, EMBED_SIZE, ReferenceIndex
+from exemplar.core.errors import ExemplarError, ImageError
+from exemplar.pipeline.reference_index import BATCH, EMBED_SIZE, ReferenceIndex
 from exemplar.video.shots import ShotDetector
 
 MAX_SAMPLES = 600  # frames embedded at most (besides one per shot): ~1 min of CPU for any film
@@ -124,8 +124,8 @@ class ReferencePool:
             self.embedder = index
             self.description = str(index.directory)
             return
-        from exemplar.color import rgb_to_l_fast
-        from exemplar.image_io import DEFAULT_MAX_PIXELS, read_image
+        from exemplar.core.color import rgb_to_l_fast
+        from exemplar.core.image_io import DEFAULT_MAX_PIXELS, read_image
 
         self.references = list(source)
         if not self.references:
@@ -172,7 +172,7 @@ def scan_film(reader, embed_l=None, on_progress=None):
     Returns (shot starts, 0 first; [(frame number, (D,) embedding)] in frame order; frames read).
     on_progress(done, total) after each frame.
     """
-    from exemplar.color import rgb_to_l_fast
+    from exemplar.core.color import rgb_to_l_fast
 
     detector = ShotDetector()
     stride = max(1, round(float(reader.fps)), math.ceil(reader.frame_count / MAX_SAMPLES))

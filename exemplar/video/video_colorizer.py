@@ -36,11 +36,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from exemplar.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
-from exemplar.colorizer import colour_sources
-from exemplar.errors import ExemplarError, ExemplarWarning, ImageError
-from exemplar.hints import check_hints
-from exemplar.image_io import rgb_to_uint
+from exemplar.core.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
+from exemplar.pipeline.colorizer import colour_sources
+from exemplar.core.errors import ExemplarError, ExemplarWarning, ImageError
+from exemplar.methods.hints import check_hints
+from exemplar.core.image_io import rgb_to_uint
 from exemplar.video import MAX_KEYFRAME_INTERVAL
 from exemplar.video.flow_propagation import FlowPropagator
 from exemplar.video.frame_folder import DEFAULT_FPS, FrameFolder
@@ -68,7 +68,7 @@ class VideoResult:
 
 
 class VideoColorizer:
-    """Colorize films with one :class:`exemplar.colorizer.Colorizer` (models load once).
+    """Colorize films with one :class:`exemplar.pipeline.colorizer.Colorizer` (models load once).
 
     keyframe_interval, keep: see :class:`FlowPropagator`; keyframe_interval=1 runs the colorizer
       on every frame (keep=0 then gives per-frame colorization, the benchmark's baseline).
@@ -243,7 +243,7 @@ class VideoColorizer:
 def shot_l(rgb):
     """A frame (H, W, 3) -> the (224, 224) L a :class:`ShotDetector` gets, here and in the shot pass of
     :mod:`exemplar.video.shot_references` (where FFmpeg scales the frame while decoding it)."""
-    from exemplar.reference_index import EMBED_SIZE
+    from exemplar.pipeline.reference_index import EMBED_SIZE
 
     return rgb_to_l_fast(cv2.resize(rgb, (EMBED_SIZE, EMBED_SIZE), interpolation=cv2.INTER_AREA))
 

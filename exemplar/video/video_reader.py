@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exemplar.errors import ImageError
+from exemplar.core.errors import ImageError
 
 
 class VideoReader:

@@ -18,7 +18,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from exemplar.errors import ImageError
+from exemplar.core.errors import ImageError
 
 # Output extension -> (FFmpeg muxer, video encoder, encoder options, audio codecs it can take as they are).
 CONTAINERS = {

@@ -1,0 +1,1 @@
+"""The ``exemplar`` command (``main.py``) and one module per subcommand."""

@@ -1,1 +1,0 @@
-"""Subcommands of the ``exemplar`` CLI, one module each (click only at import time)."""

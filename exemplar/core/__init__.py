@@ -1,0 +1,1 @@
+"""Colour science, image files, the guided filter, errors and warnings: no model, no TensorFlow graph."""

@@ -1,0 +1,1 @@
+"""Evaluation protocols and metrics: PSNR/SSIM, colourfulness, histograms, ImageNet agreement."""

@@ -1,0 +1,1 @@
+"""The network: the frozen encoder and its checkpoint, ab bins, correspondence, layers, weights."""

@@ -1,0 +1,112 @@
+"""Quantized ab colour space: colour as a distribution over bins (Zhang, Isola and Efros 2016).
+
+Regressing ab to the truth pulls an ambiguous region (a car that may be red or blue) towards the
+mean of its possible colours: brown-grey. Predicting a distribution over quantized ab keeps the
+modes apart, and decoding with the *annealed mean* picks a vivid one without the spatial noise of
+the mode. Conventions, as in Zhang et al.:
+
+- bins: centres on a grid of 10 ab units over [-110, 110]^2, kept where the colour is in the sRGB
+  gamut for some L in [0, 100] (``AbBins().count`` is about 300, Zhang's "313" for their data);
+- soft encoding of a truth ab: Gaussian weights (sigma 5 ab units) on its 5 nearest bins;
+- class rebalancing: weight per bin ~ 1 / ((1 - lam) * p_smooth + lam / Q), lam = 0.5, scaled
+  so that the expected weight under p_smooth is 1 (rare, saturated colours count more);
+- annealed mean: softmax(log p / T) then the expectation of the bin centres; T = 1 is the mean
+  (safe, dull), T -> 0 the mode (vivid, patchy); Zhang's T = 0.38 sits between.
+
+Written with keras.ops so the same code runs in numpy-fed inference, tf.data and the losses.
+All ab here are in Lab units (about [-110, 110]); callers convert from ab/110 themselves.
+"""
+
+import functools
+
+import keras
+import numpy as np
+
+GRID = 10.0  # ab units between bin centres
+SIGMA = 5.0  # soft-encoding Gaussian width, ab units
+NEIGHBOURS = 5  # bins that share a pixel's mass in the soft encoding
+DEFAULT_TEMPERATURE = 0.38  # annealed-mean temperature (the vividness default)
+
+
+@functools.lru_cache(maxsize=None)
+def in_gamut_centres(grid=GRID):
+    """(Q, 2) float32 ab centres of the grid cells holding an sRGB colour for some L in [1, 99].
+
+    A cell counts when its centre or a point near its edges (+-0.45 grid) is in gamut, as Zhang
+    et al. keep every cell their data's colours fall in: the centre-only rule would drop the
+    most saturated colours of each hue.
+    """
+    from exemplar.core.color import AB_SCALE, lab_to_linear_rgb
+
+    axis = np.arange(-AB_SCALE, AB_SCALE + 1e-6, grid, dtype=np.float32)  # the ab extent the nets see as [-1, 1]
+    a, b = np.meshgrid(axis, axis, indexing="ij")
+    centres = np.stack([a.ravel(), b.ravel()], -1)  # (G, 2), a major
+    offsets = np.array([(da, db) for da in (-0.45, 0.0, 0.45) for db in (-0.45, 0.0, 0.45)], np.float32) * grid
+    points = (centres[:, None, :] + offsets[None]).reshape(-1, 2)  # (G * 9, 2)
+    lightness = np.linspace(1.0, 99.0, 99, dtype=np.float32)
+    lab = np.concatenate(
+        [np.repeat(lightness[:, None, None], len(points), 1), np.broadcast_to(points, (len(lightness),) + points.shape)],
+        -1,
+    )  # (99, G * 9, 3)
+    linear = lab_to_linear_rgb(lab)
+    tolerance = 1e-3
+    inside = np.all((linear >= -tolerance) & (linear <= 1.0 + tolerance), axis=-1).any(axis=0)  # (G * 9,)
+    inside = inside.reshape(len(centres), len(offsets)).any(axis=1)  # (G,)
+    return centres[inside].astype(np.float32)
+
+
+class AbBins:
+    """The bin set: centres, soft encoding, rebalancing weights and annealed-mean decoding."""
+
+    def __init__(self, grid=GRID, sigma=SIGMA, neighbours=NEIGHBOURS):
+        self.grid = grid
+        self.sigma = sigma
+        self.neighbours = neighbours
+        self.centres = in_gamut_centres(grid)  # (Q, 2) ab units
+
+    @property
+    def count(self):
+        return len(self.centres)
+
+    def soft_encode(self, ab):
+        """(..., 2) ab (Lab units) -> (..., Q) float32 distribution over the bins, summing to 1."""
+        ab = keras.ops.cast(ab, "float32")
+        centres = keras.ops.convert_to_tensor(self.centres)
+        distance2 = keras.ops.sum(keras.ops.square(ab[..., None, :] - centres), axis=-1)  # (..., Q)
+        negative, index = keras.ops.top_k(-distance2, k=self.neighbours)  # (..., k): the nearest bins
+        weights = keras.ops.softmax(negative / (2.0 * self.sigma**2), axis=-1)  # Gaussian, normalised
+        one_hot = keras.ops.one_hot(index, self.count, dtype="float32")  # (..., k, Q)
+        return keras.ops.sum(one_hot * weights[..., None], axis=-2)
+
+    def annealed_mean(self, probs, temperature=DEFAULT_TEMPERATURE):
+        """(..., Q) probabilities -> (..., 2) ab (Lab units): expectation under softmax(log p / T)."""
+        logp = keras.ops.log(keras.ops.maximum(keras.ops.cast(probs, "float32"), 1e-12))
+        annealed = keras.ops.softmax(logp / temperature, axis=-1)
+        return keras.ops.matmul(annealed, keras.ops.convert_to_tensor(self.centres))
+
+    def histogram(self, ab, weights=None):
+        """(N, 2) ab (numpy, Lab units) -> (Q,) soft-encoded histogram summing to 1."""
+        encoded = np.asarray(self.soft_encode(np.asarray(ab, np.float32).reshape(-1, 2)))
+        if weights is not None:
+            encoded = encoded * np.asarray(weights, np.float32).reshape(-1, 1)
+        total = encoded.sum(0)
+        return total / max(float(total.sum()), 1e-12)
+
+    def smooth(self, histogram, sigma):
+        """(Q,) bin masses spread over neighbouring bins by a Gaussian of ``sigma`` ab units; same total."""
+        d2 = ((self.centres[:, None, :] - self.centres[None, :, :]) ** 2).sum(-1)
+        kernel = np.exp(-d2 / (2.0 * sigma**2))
+        kernel /= kernel.sum(1, keepdims=True)
+        return (kernel.T @ np.asarray(histogram, np.float64)).astype(np.float32)
+
+    def rebalancing_weights(self, histogram, mix=0.5, smoothing=SIGMA):
+        """(Q,) empirical bin distribution -> (Q,) float32 class weights with E_p[w] = 1.
+
+        The distribution is smoothed with a Gaussian (``smoothing`` ab units) over the bin centres
+        first, so an empty bin next to a common one is not given a huge weight.
+        """
+        p = np.asarray(histogram, np.float64)
+        smooth = self.smooth(p / max(p.sum(), 1e-12), smoothing).astype(np.float64)  # still sums to 1
+        weights = 1.0 / ((1.0 - mix) * smooth + mix / self.count)
+        weights /= (smooth * weights).sum()
+        return weights.astype(np.float32)
