@@ -20,7 +20,7 @@ import numpy as np
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.restyle import CUSTOM, DEFAULT_DATA, LOOKS, release_transport  # noqa: E402
+from benchmarks.restyle import CUSTOM, DEFAULT_DATA, LOOKS, cached_inputs, release_transport  # noqa: E402
 
 # Three portraits and three landscapes: (label, path under val/, index in the sorted folder)
 PHOTOS = [("portrait-face", "faces", 0), ("portrait-fez", "bsds", 33), ("portrait-street", "people", 30),
@@ -45,9 +45,8 @@ def looks_of(colorizer, truth, palette, assign, old_assign, cached=None):
 
     l_full = rgb_to_l(truth)
     if cached is not None and cached.exists():
-        saved = np.load(cached)
-        every_look(np.exp(saved["log_prior"].astype(np.float32)), saved["l"], palette, saved["centres"],
-                   float(saved["temperature"]))
+        prior, l, centres, temperature = cached_inputs(cached)
+        every_look(prior, l, palette, centres, temperature)
     else:
         transport.assign_palette = every_look
         try:
@@ -110,17 +109,18 @@ def main():
             cv2.imwrite(str(args.out / f"{label}.png"), np.round(sheet[..., ::-1] * 255).astype(np.uint8))
             print(f"wrote {args.out / f'{label}.png'}", flush=True)
     if args.docs and rows_docs:
-        width = max(r.shape[1] for r in rows_docs)
-        rows_docs = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows_docs]
-        docs = np.round(np.concatenate(rows_docs, axis=0)[..., ::-1] * 255).astype(np.uint8)
-        cv2.imwrite(str(args.docs), docs, [cv2.IMWRITE_JPEG_QUALITY, 80])
-        print(f"wrote {args.docs}")
+        write_rows(args.docs, rows_docs, quality=80)
     if args.small and rows_small:
-        width = max(r.shape[1] for r in rows_small)
-        rows_small = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows_small]
-        small = np.round(np.concatenate(rows_small, axis=0)[..., ::-1] * 255).astype(np.uint8)
-        cv2.imwrite(str(args.small), small, [cv2.IMWRITE_JPEG_QUALITY, 82])
-        print(f"wrote {args.small}")
+        write_rows(args.small, rows_small, quality=82)
+
+
+def write_rows(path, rows, quality):
+    """Sheet rows (h_i, w_i, 3) sRGB in [0, 1] of any widths -> one JPEG, narrower rows padded white."""
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows]
+    image = np.round(np.concatenate(rows, axis=0)[..., ::-1] * 255).astype(np.uint8)
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

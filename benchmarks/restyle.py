@@ -102,15 +102,30 @@ def ab_gradient(rgb):
     return float(np.sqrt((dx**2 + dy**2).sum(-1)).mean())
 
 
+def cached_inputs(path):
+    """A prior file written by ``--cache`` -> (prior (h4, w4, Q), l, centres, temperature), as
+    NetColorizer passes them to ``assign_palette``."""
+    saved = np.load(path)
+    return np.exp(saved["log_prior"].astype(np.float32)), saved["l"], saved["centres"], float(saved["temperature"])
+
+
+# Where palette_transport.py lives at a revision: exemplar/methods/ since the layout change (bbb5c57).
+TRANSPORT_PATHS = ("exemplar/methods/palette_transport.py", "exemplar/palette_transport.py")
+
+
 def release_transport(revision):
-    """The release's ``assign_palette`` (exemplar/methods/palette_transport.py at ``revision``), loaded aside."""
+    """The release's ``assign_palette`` (palette_transport.py at ``revision``), loaded aside."""
     import subprocess
     import types
 
-    source = subprocess.run(["git", "show", f"{revision}:exemplar/methods/palette_transport.py"], cwd=REPO_ROOT,
-                            check=True, capture_output=True, text=True).stdout
+    for path in TRANSPORT_PATHS:
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=REPO_ROOT, capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"--release {revision}: no palette_transport.py there ({shown.stderr.strip()})")
     module = types.ModuleType("release_palette_transport")
-    exec(compile(source, f"{revision}:exemplar/methods/palette_transport.py", "exec"), module.__dict__)
+    exec(compile(shown.stdout, f"{revision}:{path}", "exec"), module.__dict__)
     return module.assign_palette
 
 
@@ -150,9 +165,8 @@ def quality(data, size, release, limit, judge_name, out, cache=None, prime=False
         """Every look for one photo and palette; the network's prior from ``cache`` when it holds it."""
         path = cache / f"{key}_{palette.name}.npz" if cache else None
         if path is not None and path.exists():
-            saved = np.load(path)
-            every_look(np.exp(saved["log_prior"].astype(np.float32)), saved["l"], palette, saved["centres"],
-                       float(saved["temperature"]))
+            prior, l, centres, temperature = cached_inputs(path)
+            every_look(prior, l, palette, centres, temperature)
             return
         transport.assign_palette = keep_inputs
         try:

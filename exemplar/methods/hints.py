@@ -129,11 +129,10 @@ def paint_spots(ab, l, resolved, radius=0.015, tolerance=6.0, close=SPOT_CLOSE):
     (weight exp(-(d/r)^2) * exp(-(dL/tolerance)^2)): the clicked point is exactly the hint's colour
     whatever smoothing came before. A hint whose point is already within ``close`` ab units of its
     colour is left as it is (the usual case: the net method has laid the colour over the hint's
-    region, so the spot would only cost time). Returns the number of spots painted.
+    region, so the spot would only cost time).
     """
     height, width = l.shape
     r = max(2.0, radius * min(height, width))
-    painted = 0
     for x, y, hint_ab in resolved:
         col, row = min(int(x * width), width - 1), min(int(y * height), height - 1)
         if np.hypot(*(ab[row, col] - np.float32(hint_ab))) <= close:
@@ -145,8 +144,6 @@ def paint_spots(ab, l, resolved, radius=0.015, tolerance=6.0, close=SPOT_CLOSE):
         same = np.exp(-(((l[top:bottom, left:right] - l[row, col]) / tolerance) ** 2))
         weight = (near * same)[..., None].astype(np.float32)
         ab[top:bottom, left:right] = (1.0 - weight) * ab[top:bottom, left:right] + weight * np.float32(hint_ab)
-        painted += 1
-    return painted
 
 
 def _coordinate(value, text):
