@@ -143,6 +143,23 @@ def test_hint_maps_put_each_hint_in_its_cell_and_its_region_stops_at_edges():
     assert alone[:, :12].max() < 1e-3  # with one hint, the other side of the edge is not reached
 
 
+def test_a_hint_fades_over_a_soft_edge_to_another_l():
+    # A soft edge: L falls from 60 to 20 over 8 cells, no pixel step near an outline. The path cost
+    # alone lets the hint through; the range term (L against the hinted cell's) fades it there.
+    from exemplar.methods.hint_spread import RANGE_L, REACH, SPAN_COST, outline_costs, spread_hints
+
+    l4 = np.tile(np.interp(np.arange(32), [0, 12, 20, 31], [60.0, 60.0, 20.0, 20.0]).astype(np.float32), (32, 1))
+    l_full = cv2.resize(l4, (128, 128), interpolation=cv2.INTER_LINEAR)
+    region, colour = spread_hints(l4, l_full, [(4, 2)], [(30.0, -20.0)])
+    assert region[4, 2, 0] == 1.0 and region[:12, :12].min() > 0.9  # its own side, L 60
+    distance, _ = geodesic_nearest(l4, [(4, 2)], SPAN_COST / 32, outlines=outline_costs(l_full))
+    by_path = np.exp(-((distance / REACH) ** 2))
+    assert by_path[4, 24] > 0.6  # the path alone would give the far side most of the hint
+    np.testing.assert_allclose(region[..., 0], by_path / (1.0 + ((l4 - 60.0) / RANGE_L) ** 2), rtol=1e-5)
+    assert region[4, 24, 0] < 0.5 * by_path[4, 24]  # 40 L darker: a fifth of the path's weight
+    np.testing.assert_allclose(colour[4, 24], [30.0, -20.0])
+
+
 def test_spread_distances_are_shortest_paths():
     # The multi-source search against a plain Dijkstra from each seed on a smooth random L (paths
     # that turn): each cell's distance is the smallest, and its seed is the one that gives it.
