@@ -104,3 +104,22 @@ def test_bin_centres_decode_to_valid_colours(bins):
     lab = np.concatenate([np.full((bins.count, 1), 60.0, np.float32), bins.centres], -1)[None]
     rgb = lab_to_rgb(lab)
     assert np.all(np.isfinite(rgb)) and rgb.min() >= 0.0 and rgb.max() <= 1.0
+
+
+def test_soft_encoding_is_the_one_hot_sum_of_the_nearest_bins(bins):
+    """The fast soft encoding (distances written out, k argmin passes, scatter) gives the very numbers
+    of the direct one: top_k of the negated distances, their softmax, summed one-hot rows."""
+    import keras
+
+    rng = np.random.default_rng(3)
+    ab = rng.uniform(-120.0, 120.0, (6, 40, 2)).astype(np.float32)
+    ab[0] = 0.0  # grey: five bins at distances 0 and 10 exactly
+    ab[1, :, 0], ab[1, :, 1] = 5.0, 0.0  # halfway between two centres: ties among the next ones
+    ab[2] = np.round(ab[2] / 5.0) * 5.0
+    centres = keras.ops.convert_to_tensor(bins.centres)
+    distance2 = keras.ops.sum(keras.ops.square(ab[..., None, :] - centres), axis=-1)
+    negative, index = keras.ops.top_k(-distance2, k=bins.neighbours)
+    weights = keras.ops.softmax(negative / (2.0 * bins.sigma**2), axis=-1)
+    direct = keras.ops.sum(keras.ops.one_hot(index, bins.count, dtype="float32") * weights[..., None], axis=-2)
+    np.testing.assert_array_equal(np.asarray(bins.soft_encode(ab)), np.asarray(direct))
+    np.testing.assert_array_equal(np.asarray(bins.soft_encode(ab[0, 0])), np.asarray(direct)[0, 0])  # one pixel

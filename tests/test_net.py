@@ -137,6 +137,27 @@ def test_correspondence_any_reference_size():
     np.testing.assert_allclose(np.asarray(self_sims)[..., 0], 1.0, atol=1e-4)
 
 
+
+def test_correspondence_constant_channels_same_outputs_gradient_only_where_needed():
+    """Warping the constant leading channels by a product of their own changes no number; their
+    gradient is cut (they are data), the rest's is unchanged."""
+    import tensorflow as tf
+
+    target, reference = _rand(2, 4, 4, 10, seed=1), _rand(2, 4, 4, 10, seed=2)
+    values = tf.Variable(_rand(2, 4, 4, 7, seed=3))
+    plain, split = Correspondence(top_k=2), Correspondence(top_k=2, constant_channels=3)
+    results = []
+    for layer in (plain, split):
+        with tf.GradientTape() as tape:
+            warped, sims = layer(target, reference, values)
+            loss = tf.reduce_sum(warped * np.arange(7, dtype=np.float32))
+        results.append((warped.numpy(), sims.numpy(), tape.gradient(loss, values).numpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+    np.testing.assert_array_equal(results[1][2][..., :3], 0.0)
+    np.testing.assert_allclose(results[1][2][..., 3:], results[0][2][..., 3:], rtol=1e-6, atol=1e-7)
+    assert split.get_config()["constant_channels"] == 3
+
 def test_gated_fusion_mask_zero_is_pure_global():
     layer = GatedFusion(6)
     warped, sims, glob = _rand(2, 4, 4, 5, seed=1), _rand(2, 4, 4, 3, seed=2), _rand(2, 7, seed=3)

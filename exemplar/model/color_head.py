@@ -50,17 +50,27 @@ FEATURE_CHANNELS = {"s4": 24, "s8": 40, "s16": 112, "s32": 320}  # EfficientNet-
 @keras.saving.register_keras_serializable(package="exemplar")
 class Correspondence(keras.layers.Layer):
     """call(target (B, h, w, C), reference (B, hr, wr, C), values (B, hr, wr, D)) ->
-    (warped (B, h, w, D), top-k similarities (B, h, w, k) in [-1, 1]); no weights."""
+    (warped (B, h, w, D), top-k similarities (B, h, w, k) in [-1, 1]); no weights.
 
-    def __init__(self, temperature=0.01, top_k=4, **kwargs):
+    constant_channels: how many leading channels of ``values`` never need a gradient (ColorHead:
+    the soft-encoded reference colours, data); they are warped by a product of their own, so a
+    training step does not back-propagate through it. Same outputs whatever the setting.
+    """
+
+    def __init__(self, temperature=0.01, top_k=4, constant_channels=0, **kwargs):
         super().__init__(**kwargs)
         self.temperature = temperature
         self.top_k = top_k
+        self.constant_channels = constant_channels
 
     def call(self, target, reference, values):
         shape = keras.ops.shape(target)
         flat = lambda x: keras.ops.reshape(x, (shape[0], -1, x.shape[-1]))  # noqa: E731
-        warped, top = cosine_attention(flat(target), flat(reference), flat(values), self.temperature, self.top_k)
+        parts = flat(values)
+        split = self.constant_channels
+        if 0 < split < values.shape[-1]:
+            parts = [keras.ops.stop_gradient(parts[..., :split]), parts[..., split:]]
+        warped, top = cosine_attention(flat(target), flat(reference), parts, self.temperature, self.top_k)
         return (
             keras.ops.reshape(warped, (shape[0], shape[1], shape[2], values.shape[-1])),
             keras.ops.reshape(top, (shape[0], shape[1], shape[2], self.top_k)),
@@ -71,7 +81,8 @@ class Correspondence(keras.layers.Layer):
         return grid + (values_shape[-1],), grid + (self.top_k,)
 
     def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature, "top_k": self.top_k}
+        return {**super().get_config(), "temperature": self.temperature, "top_k": self.top_k,
+                "constant_channels": self.constant_channels}
 
 
 def _unit(x, name):
@@ -147,7 +158,7 @@ class ColorHead(keras.Model):
 
         target8 = matching_features(inputs["target_s8"], inputs["target_s16"], inputs["target_s32"], "target")
         reference8 = matching_features(inputs["reference_s8"], inputs["reference_s16"], inputs["reference_s32"], "reference")
-        warped, sims = Correspondence(temperature, top_k, name="assign8")(target8, reference8, values)
+        warped, sims = Correspondence(temperature, top_k, constant_channels=q, name="assign8")(target8, reference8, values)
         warped_q8 = warped[..., :q]  # (B, H/8, W/8, Q), rows sum to 1
 
         # Global colour: histogram (zero in automatic mode) and which mode this is.

@@ -23,6 +23,10 @@ def cosine_attention(query, key, value, temperature=0.01, top_k=4, key_mask=None
 
     query: (B, Nq, C) target features; key: (B, Nk, C) reference features (any Nk: the
     reference is not tied to one size); value: (B, Nk, D), e.g. reference ab/110 in [-1, 1].
+    value may also be a list of (B, Nk, D_i): each is warped by its own product and the results are
+    concatenated, the same numbers as warping their concatenation; a training step then
+    back-propagates only through the parts that need it (a product with a constant part is not
+    differentiated at all, where one product with the concatenation would be in full).
     key_mask: optional (B, Nk) with 1 for real positions, 0 for padding.
     Returns warped (B, Nq, D) and the top-k cosine similarities (B, Nq, top_k) in [-1, 1],
     sorted descending: per-position statistics of the correlation, used as match confidence.
@@ -33,6 +37,9 @@ def cosine_attention(query, key, value, temperature=0.01, top_k=4, key_mask=None
     if key_mask is not None:
         similarity = similarity - 4.0 * (1.0 - keras.ops.expand_dims(key_mask, 1))  # below any real value
     weights = keras.ops.softmax(similarity / temperature, axis=-1)  # (B, Nq, Nk), rows sum to 1
-    warped = keras.ops.matmul(weights, value)  # (B, Nq, D)
+    if isinstance(value, (list, tuple)):
+        warped = keras.ops.concatenate([keras.ops.matmul(weights, part) for part in value], axis=-1)
+    else:
+        warped = keras.ops.matmul(weights, value)  # (B, Nq, D)
     top, _ = keras.ops.top_k(similarity, k=top_k)  # (B, Nq, top_k)
     return warped, top
