@@ -232,9 +232,10 @@ def test_reference_times_and_frames():
 def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced():
     """A pan with keyframes at frames 0 and 4, whose colorizer colours differ. The frames between
     come out only with frame 4 and change gradually from one keyframe's colour to the next (no jump
-    at the keyframe); frame 4 keeps ``keep`` of the colour carried to it, but new content entering at
-    the right edge (colour guessed from its neighbours) takes the colorizer's colour outright."""
-    from exemplar.video.flow_propagation import FlowPropagator, apply_model
+    at the keyframe); frame 4 keeps ``keep`` of the colour carried to it times their agreement (here
+    they differ by 34 ab units, so it takes the colorizer's: the carried colour would only lag), and new
+    content entering at the right edge (colour guessed from its neighbours) takes the colorizer's outright."""
+    from exemplar.video.flow_propagation import FlowPropagator, apply_model, colour_agreement
 
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.uniform(0, 100, (64, 160)).astype(np.float32), (0, 0), 2.0)
@@ -253,7 +254,8 @@ def test_frames_between_keyframes_blend_both_keyframes_and_guesses_are_replaced(
     assert [[(kind, p) for _, kind, p, _ in out] for _, out in finished] == [
         [("key", 0)], [], [], [], [("carried", 1), ("carried", 2), ("carried", 3), ("key", 4)]]
     frames = {p: ab for _, out in finished for ab, _, p, _ in out}
-    key = 0.25 * first + 0.75 * later  # carried colour kept 25% on the keyframe
+    kept = 0.25 * float(colour_agreement(first[None, None], later[None, None])[0, 0])  # 25% where they agree
+    key = kept * first + (1 - kept) * later
     np.testing.assert_allclose(frames[4][16:48, 20:60].reshape(-1, 2).mean(axis=0), key, atol=1.0)
     np.testing.assert_allclose(frames[4][8:56, -3:].reshape(-1, 2).mean(axis=0), later, atol=1.0)  # guess replaced
     for t in (1, 2, 3):  # a quarter of the way more towards the next keyframe's colour each frame

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from exemplar.video.flow_propagation import FlowPropagator, apply_model, colour_model, grey_confidence, with_grey
+from exemplar.video.flow_propagation import (FlowPropagator, apply_model, colour_agreement, colour_model, grey_confidence,
+                                             with_grey)
 
 
 def _stripes(t, width=96, height=64):
@@ -52,3 +53,36 @@ def test_grey_confidence_trusts_colour_only_where_its_grey_arrived():
     moved = np.full_like(l, 50.0)  # the right half's colour now sits on the left half's grey
     confidence = grey_confidence(model, moved)
     assert confidence[:, :15].min() > 0.99 and confidence[:, 25:].max() < 0.01
+
+
+def test_colour_agreement_keeps_noise_averaged_and_a_changed_colour_fresh():
+    """A keyframe keeps carried colour where it is the fresh colour give or take the colorizer's
+    noise, not where the colorizer's colour of a region has changed by much more."""
+    rng = np.random.default_rng(0)
+    fresh = np.zeros((40, 40, 2), np.float32)
+    carried = fresh + rng.normal(0, 1.5, fresh.shape).astype(np.float32)  # pixel noise: smoothed away
+    carried[:, 20:, 1] += 12.0  # right half: the colour changed (b 12 units)
+    agreement = colour_agreement(carried, fresh)
+    assert agreement.shape == (40, 40) and agreement.dtype == np.float32
+    assert agreement[:, :15].min() > 0.8 and agreement[:, 25:].max() < 0.01
+
+
+def test_a_keyframe_keeps_carried_colour_only_where_it_agrees():
+    """A still frame whose colorizer output moves at frame 8 by 2 ab units on the left half (noise) and
+    by 30 on the right (a changed colour): the keyframe keeps 25% x exp(-(2/4)^2) = 19.5% of the carried
+    colour on the left, none of the stale one on the right."""
+    l = np.full((32, 48), 60.0, np.float32) + np.linspace(0, 10, 48, dtype=np.float32)
+    first = np.zeros((32, 48, 2), np.float32)
+    first[..., 1] = 10.0
+    later = first.copy()
+    later[:, :24, 1] = 8.0
+    later[:, 24:, 1] = -20.0
+    propagator = FlowPropagator(keyframe_interval=8, keep=0.25, new_content=1.0)
+    out = {}
+    for t in range(9):
+        for colour, kind, index, _ in propagator.push(l, lambda t=t: first if t == 0 else later, t):
+            out[index] = (colour, kind)
+    colour, kind = out[8]
+    assert kind == "key"
+    assert np.abs(colour[4:-4, 4:18, 1] - (8.0 + 0.195 * 2.0)).max() < 0.05  # noise: averaged
+    assert np.abs(colour[4:-4, 30:-4, 1] + 20.0).max() < 0.5  # the colorizer's new colour, not 25% of the old

@@ -17,8 +17,10 @@ flow of the grey frames (OpenCV's DIS flow):
   changes gradually from one keyframe's to the next instead of jumping at each keyframe, and no
   frame is further than half an interval from a fresh colorization. On the benchmark's clips this
   beat one-way carrying on both flicker and PSNR (``benchmarks/video.py``, docs/video.md);
-- a keyframe keeps ``keep`` of the colour carried forward to it (where it is known), so the
-  keyframes themselves do not jump either;
+- a keyframe keeps ``keep`` of the colour carried forward to it (where it is known, and where it
+  agrees with the colorizer's fresh colour within a few ab units: :func:`colour_agreement`), so the
+  keyframes themselves do not jump either, while a colour the colorizer has changed its mind about
+  is not dragged along from keyframe to keyframe;
 - the grey level each pixel's colour was fitted on is carried with it: where it no longer matches
   this frame's L (smoothed: :func:`grey_confidence`), the colour came along a wrong flow (a hand
   passing a face, the flow sliding over a blurred edge) and weighs less, against the other
@@ -186,10 +188,11 @@ class FlowPropagator:
     def _keyframe(self):
         """Colorize the newest held frame, carry its colour back over the others and blend both ways."""
         key, before = self.held[-1], self.held[:-1]
-        kept = self.keep * (key.known * grey_confidence(key.model, key.l))[..., None]  # (h, w, 1)
-        predicted = key.predict() if key.points is None else key.predict(key.points)
-        key_ab = (kept * apply_model(key.model, key.l) + (1 - kept) * np.asarray(predicted, np.float32))
-        key_ab = key_ab.astype(np.float32)
+        predicted = np.asarray(key.predict() if key.points is None else key.predict(key.points), np.float32)
+        carried = apply_model(key.model, key.l)
+        trust = key.known * grey_confidence(key.model, key.l) * colour_agreement(carried, predicted)
+        kept = self.keep * trust[..., None]  # (h, w, 1)
+        key_ab = (kept * carried + (1 - kept) * predicted).astype(np.float32)
         key_model = with_grey(colour_model(key.l, key_ab), key.l)
         done = [Finished(key_ab, "key", key.payload, key.points)]
         span = len(self.held)  # frames from the previous keyframe (offset 0) to this one (offset span)
@@ -252,6 +255,24 @@ def grey_confidence(model, l, scale=6.0, smooth=1.5):
     """
     came, here = (cv2.GaussianBlur(np.ascontiguousarray(x, np.float32), (0, 0), smooth) for x in (model[..., 4], l))
     return np.exp(-((came - here) / scale) ** 2).astype(np.float32)
+
+
+def colour_agreement(carried, fresh, scale=4.0, smooth=1.5):
+    """How far a keyframe should keep the colour carried to it: exp(-(d / scale)^2), d the distance (ab units)
+    between the carried colour and the colorizer's fresh one, both smoothed (Gaussian, ``smooth`` px).
+    -> (h, w) float32 in (0, 1].
+
+    Keeping some carried colour averages the colorizer's frame-to-frame noise, but it also makes each
+    keyframe lean on the one before, and that one on the one before it: the colour lags. Where the two
+    differ by much more than that noise, the colorizer's colour of the region changed (it sees the
+    region differently now, or the light changed) and the carried one is old news. On the ``pan`` clip
+    with the epoch 28 model, the sky along the top edge was yellow on the first keyframe (b +7 against
+    the truth's -14) and the colorizer's own grew bluer frame by frame (b +1.6 by frame 8); keeping 25% of
+    the carried colour there dragged the first keyframe's yellow along: video 0.05 dB below per-frame
+    colorization, the loss all in the top 20 rows. With this weight pan is above it (docs/video.md).
+    """
+    d = cv2.GaussianBlur(np.ascontiguousarray(carried - fresh, np.float32), (0, 0), smooth) if smooth else carried - fresh
+    return np.exp(-np.sum(d**2, axis=2) / scale**2).astype(np.float32)
 
 
 def carry(ab, l8, known, to_l8, to_source, from_source, grey_tolerance=4):
