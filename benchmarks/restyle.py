@@ -15,8 +15,12 @@ a git revision whose palette_transport.py is loaded for comparison), ``--method 
   it) against the grey photo's (target: at least grey - 0.05);
 - palette: intersection of the output's 21 x 21 ab histogram (metrics.ab_histogram) with the
   palette's colours at their weights, as ``quality.py``'s palette protocol measures it.
-The network runs once per photo and palette; every look is computed from that same prior and
-composed as Colorizer.run does (guided upsampling to full size, L kept).
+The network runs once per photo and palette (and once per photo in automatic mode: the prior
+NetColorizer passes as ``own_prior``, what the network paints with no palette); every look is
+computed from those same priors and composed as Colorizer.run does (guided upsampling to full size,
+L kept). ``--cache`` keeps them (``<set>_<stem>_<palette>.npz``, ``<set>_<stem>_automatic.npz``);
+``--looks before --before REV`` adds REV's semantic look on the same priors (a revision whose
+``assign_palette`` had no ``own_prior``: the palette-conditioned prior alone).
 
 (b) Reference search. Every photo of ``val/scenes/<class>/*.jpg`` (600 photos, 6 classes) is
 a target; its top-1 reference among the OTHER photos is picked with ``ReferenceIndex`` and
@@ -90,7 +94,7 @@ def palettes(data, sheets, size):
 
 
 CUSTOM = "#2a6f97:2,#f4a261,#e9c46a"  # the issue's custom palette
-LOOKS = ("release", "semantic", "strict", "grade")
+LOOKS = ("release", "semantic", "strict", "grade")  # and "before": --before's semantic look, on the same priors
 
 
 def ab_gradient(rgb):
@@ -107,6 +111,13 @@ def cached_inputs(path):
     NetColorizer passes them to ``assign_palette``."""
     saved = np.load(path)
     return np.exp(saved["log_prior"].astype(np.float32)), saved["l"], saved["centres"], float(saved["temperature"])
+
+
+def cached_own_prior(path):
+    """The automatic prior kept beside a photo's priors (``<set>_<stem>_automatic.npz``, written by
+    ``--cache`` once a photo: NetColorizer's ``own_prior``) -> (h4, w4, Q), or None where not kept."""
+    automatic = path.with_name(path.name.rsplit("_", 1)[0] + "_automatic.npz")
+    return np.exp(np.load(automatic)["log_prior"].astype(np.float32)) if automatic.exists() else None
 
 
 # Where palette_transport.py lives at a revision: exemplar/methods/ since the layout change (bbb5c57).
@@ -129,7 +140,8 @@ def release_transport(revision):
     return module.assign_palette
 
 
-def quality(data, size, release, limit, judge_name, out, cache=None, prime=False, sets=("bsds", "people"), split="val", looks=LOOKS):
+def quality(data, size, release, limit, judge_name, out, cache=None, prime=False, sets=("bsds", "people"), split="val", looks=LOOKS,
+            before=None):
     import json
 
     import exemplar.methods.palette_transport as transport
@@ -150,39 +162,48 @@ def quality(data, size, release, limit, judge_name, out, cache=None, prime=False
         judge = ImageNetAgreement(judge_name)
     colorizer = Colorizer(method="net", size=size)
     assign, old_assign = transport.assign_palette, release_transport(release)
+    before_assign = release_transport(before) if "before" in looks else None
     palettes = [parse_palette(name) for name in BUILTIN] + [parse_palette(CUSTOM)]
     captured = {}
 
-    def every_look(prior, l, palette, centres, temperature, **kwargs):  # called by NetColorizer, once a run
+    def every_look(prior, l, palette, centres, temperature, own_prior=None, **kwargs):  # called by NetColorizer, once a run
         if "release" in looks:
             captured["release"] = old_assign(prior, l, palette, centres, temperature)
+        if "before" in looks:  # --before's code had no own prior: its semantic look on the conditioned prior
+            captured["before"] = before_assign(prior, l, palette, centres, temperature, mode="semantic", report={})
         for mode in looks:
-            if mode != "release":
-                captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
-        return captured["semantic"]
+            if mode not in ("release", "before"):
+                captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={},
+                                        own_prior=own_prior)
+        return captured[looks[-1]]
 
     def run_looks(grey, palette, key):
         """Every look for one photo and palette; the network's prior from ``cache`` when it holds it."""
         path = cache / f"{key}_{palette.name}.npz" if cache else None
         if path is not None and path.exists():
             prior, l, centres, temperature = cached_inputs(path)
-            every_look(prior, l, palette, centres, temperature)
+            every_look(prior, l, palette, centres, temperature, own_prior=cached_own_prior(path))
             return
         transport.assign_palette = keep_inputs
         try:
             colorizer.run(grey, palette=palette)
         finally:
             transport.assign_palette = assign
-        prior, l, _, centres, temperature = captured["inputs"]
+        (prior, l, _, centres, temperature), own_prior = captured["inputs"]
         if path is not None:
             log_prior = np.log(np.maximum(prior, 1e-30)).astype(np.float16)  # log: small probabilities keep their digits
             np.savez_compressed(path, log_prior=log_prior, l=l, centres=centres, temperature=temperature)
             prior = np.exp(log_prior.astype(np.float32))  # the same prior whether cached or not
+            if own_prior is not None:  # the automatic prior: one a photo, whatever the palette
+                automatic = cache / f"{key}_automatic.npz"
+                if not automatic.exists():
+                    np.savez_compressed(automatic, log_prior=np.log(np.maximum(own_prior, 1e-30)).astype(np.float16))
+                own_prior = cached_own_prior(path)
         if not prime:
-            every_look(prior, l, palette, centres, temperature)
+            every_look(prior, l, palette, centres, temperature, own_prior=own_prior)
 
-    def keep_inputs(*args, **kwargs):  # called by NetColorizer: keep its inputs, return any ab
-        captured["inputs"] = args
+    def keep_inputs(*args, own_prior=None, **kwargs):  # called by NetColorizer: keep its inputs, return any ab
+        captured["inputs"] = (args, own_prior)
         return np.zeros(np.shape(args[1]) + (2,), np.float32)
 
     if cache:
@@ -207,7 +228,7 @@ def quality(data, size, release, limit, judge_name, out, cache=None, prime=False
             for palette in palettes:
                 target = ab_histogram(palette.rgb, weights=palette.weights)
                 run_looks(grey, palette, f"{folder}_{photo.stem}")
-                l_work = cv2.resize(l_full, captured["semantic"].shape[1::-1], interpolation=cv2.INTER_AREA)
+                l_work = cv2.resize(l_full, captured[looks[0]].shape[1::-1], interpolation=cv2.INTER_AREA)
                 # Composed with the colorizer's own steps, as Colorizer.run does: to full size, L kept.
                 outputs = [colorizer.compose(l_full, colorizer.upsample(l_work, captured[look], l_full)) for look in looks]
                 for look, rgb, top1 in zip(looks, outputs, judge.top1(outputs)):
@@ -289,6 +310,8 @@ def main():
     parser.add_argument("--sets", default="bsds,people", help="(q): comma-separated folders of --split")
     parser.add_argument("--looks", default=",".join(LOOKS), help="(q): comma-separated looks to measure (release, semantic, strict, grade)")
     parser.add_argument("--split", default="val", help="(q): val, or train to tune on photos the figures do not use")
+    parser.add_argument("--before", help="(q): a git revision whose semantic look is measured as the look 'before' "
+                        "(on the palette-conditioned prior alone, as that code had it)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # the val photos are colour photos used as grey targets
     if args.only in (None, "palettes"):
@@ -297,7 +320,7 @@ def main():
     if args.only in (None, "quality"):
         quality(args.data, args.size, args.release, args.limit, args.judge, args.out, args.cache, args.prime,
                 tuple(args.sets.split(",")), args.split,
-                tuple(args.looks.split(",")))
+                tuple(args.looks.split(",")), args.before)
     if args.only in (None, "search"):
         search(args.data)
 

@@ -177,6 +177,37 @@ def test_palette_mode_uses_the_palettes_colours(net, mode):
     assert np.hypot(ab[..., 0], ab[..., 1]).mean() > 5.0  # and it is coloured, not grey
 
 
+def test_palette_mode_asks_the_automatic_prior_what_each_region_is(model_dir, random_encoder, monkeypatch):
+    """The looks compare the palette's colours with what the network paints with no palette: the
+    head's automatic prior (histogram off) for the same photo, run once for several palettes of one
+    photo and again for another photo."""
+    import exemplar.methods.palette_transport as transport
+
+    net = NetColorizer(model_dir, encoder=random_encoder)
+    given, runs = [], []
+    assign, prior = transport.assign_palette, net._prior
+
+    def keep(*args, own_prior=None, **kwargs):
+        given.append((args[0], own_prior))
+        return assign(*args, own_prior=own_prior, **kwargs)
+
+    def head(inputs):
+        out = np.asarray(prior(inputs))
+        runs.append((float(inputs["hist_mask"][0, 0]), out))
+        return out
+
+    monkeypatch.setattr(transport, "assign_palette", keep)
+    monkeypatch.setattr(net, "_prior", head)
+    for l, name in ((_target_l(), "sepia"), (_target_l(), "summer"), (_target_l(seed=3), "sepia")):
+        net.predict_ab_palette(l, parse_palette(name))
+    assert [mask for mask, _ in runs] == [1.0, 0.0, 1.0, 1.0, 0.0]  # automatic: once for the first photo's two palettes
+    automatic = [out for mask, out in runs if mask == 0.0]
+    for (conditioned, own), expected in zip(given, (automatic[0], automatic[0], automatic[1])):
+        np.testing.assert_array_equal(own, expected)
+        assert np.abs(own - conditioned).max() > 1e-3  # the palette's histogram moves the prior
+    assert np.abs(automatic[0] - automatic[1]).max() > 1e-4  # another photo, its own prior
+
+
 def test_follow_reference_copies_a_one_colour_reference(model_dir, random_encoder):
     follow = NetColorizer(model_dir, follow_reference=True, encoder=random_encoder)
     ab = follow.predict_ab(_target_l(), [_reference_lab((30.0, -20.0))])

@@ -99,6 +99,7 @@ class NetColorizer:
         # 256x455). One entry, replaced whole, so memory stays bounded and threads see a consistent pair.
         self._last_reference = (None, None)
         self._stand_in = None  # the neutral stand-in reference's features (palette, automatic): encoded once
+        self._last_automatic = (None, None)  # (key of the target inputs, automatic prior): palette mode's own colours
 
     def _to_ab(self, inputs, temperature):
         """Head outputs decoded (exemplar.model.color_head.decode_ab) -> (h/4, w/4, 2) ab, the
@@ -193,13 +194,32 @@ class NetColorizer:
         from exemplar.methods.palette_transport import assign_palette
 
         prior = np.asarray(self._prior(inputs))  # (h32/4, w32/4, Q), conditioned on the palette (and hints)
-        ab = assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature)
+        # What the network would paint with no palette (its automatic mode, same features and hints):
+        # each region prefers the palette colour nearest to it (a face's skin, a sky's blue).
+        own_prior = self._automatic_prior(inputs)
+        ab = assign_palette(prior, np.asarray(target_l, np.float32), palette, self.bins.centres, temperature,
+                            own_prior=own_prior)
         if not hints:
             return ab
         # The palette's colours, except around the hints: the user's colour there, along L's edges.
         weight = np.clip(guided_upsample(l4 / 100.0, region, full_l, radius=1, eps=1e-3), 0.0, 1.0)  # (h, w, 1)
         colour = guided_upsample(l4 / 100.0, region * hint_colour, full_l, radius=1, eps=1e-3)  # weight x hint ab
         return (1.0 - weight) * ab + colour
+
+    def _automatic_prior(self, inputs):
+        """(h32/4, w32/4, Q): the head's prior for these target inputs in automatic mode (the neutral
+        stand-in reference, no histogram), the palette's conditioning taken away. The last one is
+        kept: restyling one photo with several palettes runs it once."""
+        target = {key: value for key, value in inputs.items() if not key.startswith("reference") and key != "hist_mask"}
+        digest = hashlib.sha1()
+        for key in sorted(target):
+            digest.update(key.encode() + str(target[key].shape).encode() + np.ascontiguousarray(target[key]).tobytes())
+        key = digest.hexdigest()
+        last_key, prior = self._last_automatic
+        if key != last_key:
+            prior = np.asarray(self._prior(target | self._reference_inputs(None, None)))
+            self._last_automatic = (key, prior)
+        return prior
 
     def predict_ab(self, target_l, reference_labs, vividness=None, hints=()):
         """target_l: (h, w) L in [0, 100]; reference_labs: list of (hr, wr, 3) Lab -> (h, w, 2) ab.
@@ -219,7 +239,8 @@ class NetColorizer:
 
     def predict_ab_palette(self, target_l, palette, vividness=None, hints=()):
         """A palette's histogram conditions the network's own colours (no reference image); each
-        palette colour then goes where those find it plausible (exemplar.methods.palette_transport)."""
+        palette colour then goes where the network's automatic colours (no palette, the same photo)
+        find it plausible (exemplar.methods.palette_transport)."""
         inputs = self._reference_inputs(None, palette.ab_histogram(bins=self.hist_bins))
         return self._predict(target_l, inputs, palette, temperature=self._temperature(vividness), hints=hints)
 

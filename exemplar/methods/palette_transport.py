@@ -8,7 +8,7 @@ what each region could be. Three looks (``Palette.mode``):
     s(x, k) = -min(|m(x) - ab_k|, FAR)^2 / 2 s^2                  (how plausible the network finds it)
             - (l(x) - L_k)^2 / 2 t^2                               (light colours prefer light regions)
             + log weight_k                                          (the weights are a preference)
-  with m(x) the mean of the network's prior there (its colour), each distance capped at FAR (past
+  with m(x) the network's own colour there (:func:`own_colour`), each distance capped at FAR (past
   it a colour is simply implausible, and tone and weight decide) and l(x) the region's calm L. The
   scores are smoothed with an edge-aware filter along the photo's L (a lawn's texture is averaged
   over, a face's outline is kept), a colour is chosen per cell by a softmax over them, and the ab
@@ -20,8 +20,10 @@ what each region could be. Three looks (``Palette.mode``):
   by the palette's colours sorted dark to light (:func:`tone_slices` on the calm 1/4 L).
 
 In semantic and grade, two protections follow the choice (:func:`protect`), both driven by the
-network's own colour (:func:`own_colour`: the palette-conditioned prior divided by the palette's
-density, then decoded as the network decodes, so a lawn under teal-orange is still green to it):
+network's own colour (:func:`own_colour`: its prior with no palette, ``own_prior``, which
+NetColorizer computes in automatic mode for the same photo, decoded as the network decodes, so a
+lawn under teal-orange is still green to it and a face is skin; without ``own_prior``, the
+palette-conditioned prior divided by the palette's density, a weaker stand-in):
 - skin: a skin-like region (own colour in skin's hue and chroma band) given a colour far from skin
   (a teal forehead, a yellow cheek) takes the network's skin colour instead; a colour it keeps from
   outside skin's hues (a summer palette's yellow or cream) is turned into skin's hue band
@@ -80,9 +82,10 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
     -> (h, w, 2) ab (Lab units) at the working size, palette colours and their blends.
 
     mode: ``semantic``, ``strict`` or ``grade``; None takes the palette's own (``palette.mode``).
-    own_prior: (h4, w4, Q), the network's prior with no palette (its automatic mode); when given,
-      the semantic look asks it what each region is (the palette-conditioned prior is pulled
-      towards the palette's colours and can put teal on a cheek).
+    own_prior: (h4, w4, Q), the network's prior with no palette (its automatic mode, as
+      NetColorizer passes it); when given, the looks ask it what each region is (the
+      palette-conditioned prior is pulled towards the palette's colours and can put teal on a
+      cheek); None: that prior divided by the palette's density stands in.
     report: a dict to receive ``coverage`` (K,), each colour's share of the picture; when None, a
       colour covering under half its weight is reported as an :class:`ExemplarWarning` instead.
     """
