@@ -189,7 +189,7 @@ def main():
     from exemplar.evaluation.protocols import spread
 
     colorizer = Colorizer(method="net", size=args.size, weights=args.weights)
-    if not colorizer.method.head.hints:
+    if not colorizer.method.net.hints:
         raise SystemExit(f"{args.weights or 'the shipped model'}: this model has no colour hint input (--weights)")
     if args.sheet is not None:
         return write_sheet(colorizer, args.data, args.sheet, args.seed)

@@ -103,15 +103,15 @@ def bad_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def hinted_model(tmp_path_factory):
-    """A tiny untrained ColorHead with the colour-hint input, saved as a --weights folder."""
+    """A tiny untrained ColorNet with the colour-hint input, saved as a --weights folder."""
     import keras
 
-    from exemplar.model.generator_weights import save_generator
-    from exemplar.model.color_head import ColorHead
+    from exemplar.model.color_net_weights import save_color_net
+    from exemplar.model.color_net import ColorNet
 
     keras.utils.set_random_seed(3)
     folder = tmp_path_factory.mktemp("hinted_model")
-    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
+    save_color_net(ColorNet(width=8, hist_bins=11, hints=True), folder)
     return folder
 
 

@@ -27,18 +27,18 @@ def _run(*args):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """A tiny untrained ColorHead as a --weights folder, its prior uneven (vividness shows)."""
+    """A tiny untrained ColorNet as a --weights folder, its prior uneven (vividness shows)."""
     import keras
 
-    from exemplar.model.generator_weights import save_generator
-    from exemplar.model.color_head import ColorHead
+    from exemplar.model.color_net_weights import save_color_net
+    from exemplar.model.color_net import ColorNet
 
     keras.utils.set_random_seed(0)
-    head = ColorHead(width=8, hist_bins=11)
-    kernel = head.get_layer("prior_logits").kernel
+    color_net = ColorNet(width=8, hist_bins=11)
+    kernel = color_net.get_layer("prior_logits").kernel
     kernel.assign(np.random.default_rng(0).normal(0.0, 3.0, kernel.shape).astype(np.float32))
     folder = tmp_path_factory.mktemp("tiny_model")
-    save_generator(head, folder)
+    save_color_net(color_net, folder)
     return folder
 
 

@@ -105,7 +105,7 @@ def _compare(mode):
 
     names, update, diff = report["names"], np.array(report["update"]), np.array(report["diff"])
     moved = update > 1e-6
-    # Both players moved, nearly all of the head's variables included.
+    # Both players moved, nearly all of the ColorNet's variables included.
     assert any(n.startswith("discriminator/") for n in np.array(names)[moved])
     generator = np.array([n.startswith("generator/") for n in names])
     assert generator.sum() > 50 and moved[generator].mean() > 0.9, moved[generator].mean()

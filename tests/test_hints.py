@@ -1,4 +1,4 @@
-"""Colour hints: the network's hint input (HintPool, ColorHead(hints=True)), the simulated hints
+"""Colour hints: the network's hint input (HintPool, ColorNet(hints=True)), the simulated hints
 training sees, and the net method honouring them (tiny untrained models, random encoders)."""
 
 import cv2
@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from exemplar.core.color import fit_ab_in_gamut
-from exemplar.model.generator_weights import load_generator, save_generator
-from exemplar.model.color_head import FEATURE_CHANNELS, ColorHead
+from exemplar.model.color_net_weights import load_color_net, save_color_net
+from exemplar.model.color_net import FEATURE_CHANNELS, ColorNet
 from exemplar.model.hint_pool import HintPool
 from exemplar.methods.hint_spread import EDGE_L, geodesic_nearest
 from exemplar.methods.net_colorizer import NetColorizer, hint_maps
@@ -19,8 +19,8 @@ from training.hint_simulation import simulate_hints
 HIST_BINS = 5
 
 
-def head_inputs(height, width, ref_height, ref_width, batch=1, seed=0):
-    """Random ColorHead inputs (reference mode) for a (height, width) target."""
+def color_net_inputs(height, width, ref_height, ref_width, batch=1, seed=0):
+    """Random ColorNet inputs (reference mode) for a (height, width) target."""
     rng = np.random.default_rng(seed)
     inputs = {f"target_{s}": rng.normal(size=(batch, height // int(s[1:]), width // int(s[1:]), c))
               for s, c in FEATURE_CHANNELS.items()}
@@ -49,7 +49,7 @@ def test_hint_pool_gives_the_mean_of_hinted_cells_at_full_strength():
 @pytest.fixture(scope="module")
 def hinted_head():
     keras.utils.set_random_seed(0)
-    return ColorHead(width=8, num_classes=3, hist_bins=HIST_BINS, hints=True)
+    return ColorNet(width=8, num_classes=3, hist_bins=HIST_BINS, hints=True)
 
 
 def _with_hints(inputs, ab4=None, mask4=None):
@@ -61,7 +61,7 @@ def _with_hints(inputs, ab4=None, mask4=None):
 
 
 def test_hints_reach_the_prior_far_from_the_click(hinted_head):
-    inputs = _with_hints(head_inputs(64, 64, 32, 32, batch=1))
+    inputs = _with_hints(color_net_inputs(64, 64, 32, 32, batch=1))
     plain = np.asarray(hinted_head(inputs)["prior_logits"])
     ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
     ab4[0, 2, 2], mask4[0, 2, 2] = (0.6, 0.4), 1.0
@@ -74,22 +74,22 @@ def test_hinted_head_round_trips_and_loads_old_model_files(hinted_head, tmp_path
     config = hinted_head.get_config()
     assert config["hints"] is True and config["encoder"] == "lite0"
     assert set(hinted_head.input) >= {"hint_ab4", "hint_mask4"}
-    save_generator(hinted_head, tmp_path)
-    loaded, _ = load_generator(tmp_path)
-    inputs = _with_hints(head_inputs(32, 32, 32, 32, batch=1, seed=4))
+    save_color_net(hinted_head, tmp_path)
+    loaded, _ = load_color_net(tmp_path)
+    inputs = _with_hints(color_net_inputs(32, 32, 32, 32, batch=1, seed=4))
     np.testing.assert_array_equal(np.asarray(loaded(inputs)["prior_logits"]),
                                   np.asarray(hinted_head(inputs)["prior_logits"]))
 
 
 def test_model_args_default_for_files_without_hints(tmp_path):
     keras.utils.set_random_seed(1)
-    old = ColorHead(width=8, hist_bins=HIST_BINS)
-    save_generator(old, tmp_path)
+    old = ColorNet(width=8, hist_bins=HIST_BINS)
+    save_color_net(old, tmp_path)
     text = (tmp_path / "default.json").read_text()
     text = text.replace(',\n    "encoder": "lite0"', "").replace(',\n    "hints": false', "")
     assert "hints" not in text and "encoder" not in text
     (tmp_path / "default.json").write_text(text)
-    loaded, _ = load_generator(tmp_path)
+    loaded, _ = load_color_net(tmp_path)
     assert loaded.hints is False and loaded.encoder == "lite0" and "hint_ab4" not in loaded.input
 
 
@@ -198,7 +198,7 @@ def _two_regions(height=64, width=64):
 def hinted_net(tmp_path_factory):
     keras.utils.set_random_seed(2)
     folder = tmp_path_factory.mktemp("hinted_model")
-    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
+    save_color_net(ColorNet(width=8, hist_bins=11, hints=True), folder)
     from exemplar.model.encoder import EfficientNetLite0
 
     return NetColorizer(folder, encoder=EfficientNetLite0(include_top=False, weights=None))
@@ -228,7 +228,7 @@ def test_hints_on_a_model_without_the_input_are_refused(tmp_path):
     from exemplar.model.encoder import EfficientNetLite0
     from exemplar.core.errors import ExemplarError
 
-    save_generator(ColorHead(width=8, hist_bins=11), tmp_path)
+    save_color_net(ColorNet(width=8, hist_bins=11), tmp_path)
     net = NetColorizer(tmp_path, encoder=EfficientNetLite0(include_top=False, weights=None))
     with pytest.raises(ExemplarError, match="without the colour hint input"):
         net.predict_ab_auto(_two_regions(), hints=[(0.5, 0.5, (10.0, 10.0))])

@@ -28,7 +28,7 @@ RANK = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names}
 
 
 def layer_of(module):
-    """'exemplar.model.color_head' -> the rank of 'model'; None for a module no layer names."""
+    """'exemplar.model.color_net' -> the rank of 'model'; None for a module no layer names."""
     parts = module.split(".")
     return RANK.get(parts[1] if len(parts) > 1 else "__init__")
 
@@ -98,7 +98,7 @@ def test_the_check_fails_when_a_low_module_imports_a_front_end(tmp_path):
 
 
 @pytest.mark.parametrize("source, expected", [
-    ("from exemplar.model.color_head import ColorHead", {"exemplar.model.color_head"}),
+    ("from exemplar.model.color_net import ColorNet", {"exemplar.model.color_net"}),
     ("import exemplar.video.api", {"exemplar.video.api"}),
     ("from exemplar import api, hints", {"exemplar.api", "exemplar.hints"}),
     ("def f():\n    from exemplar.serve.app import make_app", {"exemplar.serve.app"}),

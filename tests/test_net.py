@@ -1,4 +1,4 @@
-"""Tests of exemplar.model: layers on hand-made inputs, ColorHead shapes, modes and serialization."""
+"""Tests of exemplar.model: layers on hand-made inputs, ColorNet shapes, modes and serialization."""
 
 import keras
 import numpy as np
@@ -6,16 +6,16 @@ import pytest
 import tensorflow as tf
 
 from exemplar.model.ab_bins import AbBins
-from exemplar.model.generator_weights import load_generator, save_generator
+from exemplar.model.color_net_weights import load_color_net, save_color_net
 from exemplar.model.color_distribution import ColorDistribution
-from exemplar.model.color_head import ColorHead, Correspondence
+from exemplar.model.color_net import ColorNet, Correspondence
 from exemplar.model.gated_fusion import GatedFusion
 from exemplar.model.patch_discriminator import PatchDiscriminator
 from exemplar.model.residual_block import ResidualBlock
 from exemplar.model.soft_ab_histogram import SoftAbHistogram
 from exemplar.model.soft_encoding import SoftEncoding
 from exemplar.model.upsample import Upsample
-from exemplar.model.color_head import FEATURE_CHANNELS, decode_ab, mix
+from exemplar.model.color_net import FEATURE_CHANNELS, decode_ab, mix
 
 BINS = 21
 CENTRES = np.linspace(-1.0, 1.0, BINS)
@@ -202,13 +202,13 @@ def test_soft_encoding_layer_sums_to_one_and_passes_no_gradient():
     assert tape.gradient(total, variable) is None
 
 
-# --------------------------------------------------------------------------- ColorHead
+# --------------------------------------------------------------------------- ColorNet
 
 HIST_BINS = 5
 
 
-def head_inputs(height, width, ref_height, ref_width, batch=2, seed=0, reference_mask=1.0, hist_mask=1.0):
-    """Random ColorHead inputs for a (height, width) target and a (ref_height, ref_width) reference."""
+def color_net_inputs(height, width, ref_height, ref_width, batch=2, seed=0, reference_mask=1.0, hist_mask=1.0):
+    """Random ColorNet inputs for a (height, width) target and a (ref_height, ref_width) reference."""
     rng = np.random.default_rng(seed)
     inputs = {}
     for level, channels in FEATURE_CHANNELS.items():
@@ -231,13 +231,13 @@ def _numpy(outputs):
 
 
 @pytest.fixture(scope="module")
-def head():
+def color_net():
     keras.utils.set_random_seed(0)
-    return ColorHead(width=8, num_classes=3, hist_bins=HIST_BINS)
+    return ColorNet(width=8, num_classes=3, hist_bins=HIST_BINS)
 
 
-def test_color_head_output_shapes_and_ranges(head):
-    outputs = _numpy(head(head_inputs(64, 96, 32, 64)))  # target and reference of other sizes
+def test_color_net_output_shapes_and_ranges(color_net):
+    outputs = _numpy(color_net(color_net_inputs(64, 96, 32, 64)))  # target and reference of other sizes
     q = AbBins().count
     assert outputs["prior_logits"].shape == (2, 16, 24, q)
     assert outputs["reference_probs"].shape == (2, 16, 24, q)
@@ -246,13 +246,13 @@ def test_color_head_output_shapes_and_ranges(head):
     assert all(np.all(np.isfinite(v)) for v in outputs.values())
     assert outputs["gate"].min() >= 0.0 and outputs["gate"].max() <= 1.0 and outputs["gate"].max() > 0.0
     np.testing.assert_allclose(outputs["reference_probs"].sum(-1), 1.0, atol=1e-4)
-    assert set(ColorHead(width=8, hist_bins=HIST_BINS).output) == {"prior_logits", "reference_probs", "gate"}
+    assert set(ColorNet(width=8, hist_bins=HIST_BINS).output) == {"prior_logits", "reference_probs", "gate"}
 
 
-def test_mix_rows_are_distributions_and_follow_overrides_the_gate(head):
-    inputs = head_inputs(32, 64, 64, 32, batch=3)
+def test_mix_rows_are_distributions_and_follow_overrides_the_gate(color_net):
+    inputs = color_net_inputs(32, 64, 64, 32, batch=3)
     inputs["reference_mask"][2] = 0.0  # the last example has no reference
-    outputs = _numpy(head(inputs))
+    outputs = _numpy(color_net(inputs))
     prior = np.asarray(keras.ops.softmax(outputs["prior_logits"], axis=-1))
     for follow in (None, 0.0, 0.5, 1.0):
         probs = np.asarray(mix(outputs, follow))
@@ -271,64 +271,64 @@ def test_mix_rows_are_distributions_and_follow_overrides_the_gate(head):
 
 
 @pytest.mark.parametrize("mode", ["palette", "auto"])
-def test_without_a_reference_the_gate_is_zero_and_the_reference_is_ignored(head, mode):
+def test_without_a_reference_the_gate_is_zero_and_the_reference_is_ignored(color_net, mode):
     hist_mask = 1.0 if mode == "palette" else 0.0
-    inputs = head_inputs(32, 32, 32, 64, reference_mask=0.0, hist_mask=hist_mask)
-    outputs = _numpy(head(inputs))
+    inputs = color_net_inputs(32, 32, 32, 64, reference_mask=0.0, hist_mask=hist_mask)
+    outputs = _numpy(color_net(inputs))
     np.testing.assert_array_equal(outputs["gate"], 0.0)
-    other = head_inputs(32, 32, 32, 64, seed=5, reference_mask=0.0, hist_mask=hist_mask)
+    other = color_net_inputs(32, 32, 32, 64, seed=5, reference_mask=0.0, hist_mask=hist_mask)
     changed = dict(inputs)  # another (dummy) reference image, same target and histogram
     for key in ("reference_s8", "reference_s16", "reference_s32", "reference_lab4"):
         changed[key] = other[key]
     if mode == "auto":
         changed["reference_hist"] = other["reference_hist"]  # automatic: not even the histogram counts
-    again = _numpy(head(changed))
+    again = _numpy(color_net(changed))
     for key in ("prior_logits", "gate"):
         np.testing.assert_allclose(again[key], outputs[key], atol=1e-5, err_msg=key)
     np.testing.assert_allclose(np.asarray(mix(again)), np.asarray(mix(outputs)), atol=1e-6)
     np.testing.assert_allclose(np.asarray(mix(again, 1.0)), np.asarray(mix(outputs, 1.0)), atol=1e-6)
     if mode == "palette":  # ...but the palette's histogram does
         changed["reference_hist"] = other["reference_hist"]
-        assert np.abs(np.asarray(head(changed)["prior_logits"]) - outputs["prior_logits"]).max() > 1e-5
+        assert np.abs(np.asarray(color_net(changed)["prior_logits"]) - outputs["prior_logits"]).max() > 1e-5
 
 
-def test_with_a_reference_its_colours_count(head):
-    inputs = head_inputs(32, 32, 32, 32)
-    outputs = _numpy(head(inputs))
-    changed = dict(inputs, reference_lab4=head_inputs(32, 32, 32, 32, seed=7)["reference_lab4"])
-    again = _numpy(head(changed))
+def test_with_a_reference_its_colours_count(color_net):
+    inputs = color_net_inputs(32, 32, 32, 32)
+    outputs = _numpy(color_net(inputs))
+    changed = dict(inputs, reference_lab4=color_net_inputs(32, 32, 32, 32, seed=7)["reference_lab4"])
+    again = _numpy(color_net(changed))
     assert np.abs(again["reference_probs"] - outputs["reference_probs"]).max() > 1e-3
     assert np.abs(np.asarray(mix(again)) - np.asarray(mix(outputs))).max() > 1e-4
 
 
-def test_config_round_trip_and_saved_model_give_identical_outputs(head, tmp_path):
-    config = head.get_config()
+def test_config_round_trip_and_saved_model_give_identical_outputs(color_net, tmp_path):
+    config = color_net.get_config()
     assert {key: config[key] for key in ("width", "num_classes", "hist_bins", "temperature", "top_k")} == {
         "width": 8, "num_classes": 3, "hist_bins": HIST_BINS, "temperature": 0.01, "top_k": 4}
-    clone = ColorHead.from_config(config)
+    clone = ColorNet.from_config(config)
     assert clone.get_config() == config
-    assert [v.path for v in clone.weights] == [v.path for v in head.weights]
-    clone.set_weights(head.get_weights())
-    inputs = head_inputs(32, 64, 32, 32, seed=3)
-    expected = _numpy(head(inputs))
+    assert [v.path for v in clone.weights] == [v.path for v in color_net.weights]
+    clone.set_weights(color_net.get_weights())
+    inputs = color_net_inputs(32, 64, 32, 32, seed=3)
+    expected = _numpy(color_net(inputs))
     for key, value in _numpy(clone(inputs)).items():
         np.testing.assert_array_equal(value, expected[key], err_msg=key)
 
-    save_generator(head, tmp_path, info={"steps": 7})
-    loaded, info = load_generator(tmp_path)
-    assert info == {"steps": 7} and isinstance(loaded, ColorHead) and loaded.get_config()["width"] == 8
+    save_color_net(color_net, tmp_path, info={"steps": 7})
+    loaded, info = load_color_net(tmp_path)
+    assert info == {"steps": 7} and isinstance(loaded, ColorNet) and loaded.get_config()["width"] == 8
     with np.load(tmp_path / "default.npz") as arrays:
-        assert set(arrays.files) == {v.path for v in head.weights}  # the head only: no encoder weights
+        assert set(arrays.files) == {v.path for v in color_net.weights}  # the ColorNet only: no encoder weights
     for key, value in _numpy(loaded(inputs)).items():
         np.testing.assert_array_equal(value, expected[key], err_msg=key)
 
 
-def test_one_traced_function_serves_two_sizes(head):
-    spec = {key: tf.TensorSpec((None,) + tuple(t.shape[1:]), tf.float32) for key, t in head.input.items()}
-    run = tf.function(lambda inputs: head(inputs, training=False), input_signature=[spec])
+def test_one_traced_function_serves_two_sizes(color_net):
+    spec = {key: tf.TensorSpec((None,) + tuple(t.shape[1:]), tf.float32) for key, t in color_net.input.items()}
+    run = tf.function(lambda inputs: color_net(inputs, training=False), input_signature=[spec])
     for size, ref in (((32, 64), (32, 32)), ((64, 32), (64, 96))):
-        inputs = head_inputs(*size, *ref, batch=1, seed=size[0])
-        traced, eager = _numpy(run(inputs)), _numpy(head(inputs))
+        inputs = color_net_inputs(*size, *ref, batch=1, seed=size[0])
+        traced, eager = _numpy(run(inputs)), _numpy(color_net(inputs))
         assert traced["prior_logits"].shape[1:3] == (size[0] // 4, size[1] // 4)
         for key, value in eager.items():
             np.testing.assert_allclose(traced[key], value, atol=1e-4, err_msg=key)
@@ -336,10 +336,10 @@ def test_one_traced_function_serves_two_sizes(head):
 
 
 def test_default_head_size_fits_budget():
-    head = ColorHead(num_classes=11)  # the shipped model's shape
-    count = sum(int(np.prod(v.shape)) for v in head.weights)
+    color_net = ColorNet(num_classes=11)  # the shipped model's shape
+    count = sum(int(np.prod(v.shape)) for v in color_net.weights)
     assert 100_000 < count < 3_000_000  # a few hundred thousand weights: the encoder does the seeing
-    assert all(v.trainable for v in head.weights)
+    assert all(v.trainable for v in color_net.weights)
 
 
 # --------------------------------------------------------------------------- PatchDiscriminator

@@ -1,6 +1,6 @@
 """The ``net`` method: model files without the encoder, loading, and its three modes.
 
-Most tests use a tiny ColorHead (width 8) saved as a model folder, with a random-init encoder
+Most tests use a tiny ColorNet (width 8) saved as a model folder, with a random-init encoder
 (EfficientNetLite0(weights=None)) or, through Colorizer, the ImageNet one built once per module.
 The last test is about the model shipped in the package.
 """
@@ -13,25 +13,25 @@ from exemplar.core.color import rgb_to_lab
 from exemplar.pipeline.colorizer import Colorizer
 from exemplar.model.encoder import EfficientNetLite0
 from exemplar.core.errors import ExemplarError
-from exemplar.model.generator_weights import load_generator, save_generator
-from exemplar.model.color_head import ColorHead
+from exemplar.model.color_net_weights import load_color_net, save_color_net
+from exemplar.model.color_net import ColorNet
 from exemplar.methods.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
 from exemplar.methods.palette import parse_palette
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    """A tiny untrained ColorHead saved as a model folder, its prior made far from flat.
+    """A tiny untrained ColorNet saved as a model folder, its prior made far from flat.
 
     The prior's 1x1 conv gets larger random kernels, so each pixel's colour distribution is broad
     but uneven: its mean (vividness 0) is near grey, its mode (vividness near 1) saturated.
     """
     keras.utils.set_random_seed(0)
-    head = ColorHead(width=8, hist_bins=11)
-    kernel = head.get_layer("prior_logits").kernel
+    color_net = ColorNet(width=8, hist_bins=11)
+    kernel = color_net.get_layer("prior_logits").kernel
     kernel.assign(np.random.default_rng(0).normal(0.0, 3.0, kernel.shape).astype(np.float32))
     folder = tmp_path_factory.mktemp("model")
-    save_generator(head, folder, info={"steps": 0})
+    save_color_net(color_net, folder, info={"steps": 0})
     return folder
 
 
@@ -77,7 +77,7 @@ def _chroma(ab):
 
 
 def test_saved_model_has_only_the_head_and_loads_back(model_dir, random_encoder):
-    loaded, info = load_generator(model_dir)
+    loaded, info = load_color_net(model_dir)
     assert info == {"steps": 0} and loaded.width == 8 and loaded.hist_bins == 11
     with np.load(model_dir / "default.npz") as arrays:
         assert set(arrays.files) == {v.path for v in loaded.weights}
@@ -88,22 +88,22 @@ def test_saved_model_has_only_the_head_and_loads_back(model_dir, random_encoder)
 
 def test_missing_or_mismatched_model_files_are_named(model_dir, tmp_path):
     with pytest.raises(ExemplarError, match="default.json: model file not found"):
-        load_generator(tmp_path)
+        load_color_net(tmp_path)
     (tmp_path / "default.json").write_text((model_dir / "default.json").read_text().replace('"width": 8', '"width": 16'))
     (tmp_path / "default.npz").write_bytes((model_dir / "default.npz").read_bytes())
     with pytest.raises(ExemplarError, match="has shape"):
-        load_generator(tmp_path)
+        load_color_net(tmp_path)
     (tmp_path / "default.json").write_text('{"model": {"width": 8}}')  # an older model's description
     with pytest.raises(ExemplarError, match="not a model description"):
-        load_generator(tmp_path)
+        load_color_net(tmp_path)
     (tmp_path / "default.json").write_text((model_dir / "default.json").read_text())
     (tmp_path / "default.npz").write_bytes(b"not a zip file")
     with pytest.raises(ExemplarError, match="cannot read the weights"):
-        load_generator(tmp_path)
+        load_color_net(tmp_path)
     whole = (model_dir / "default.npz").read_bytes()
     (tmp_path / "default.npz").write_bytes(whole[: len(whole) // 2])  # a copy cut off half-way
     with pytest.raises(ExemplarError, match="default.npz: cannot read the weights"):
-        load_generator(tmp_path)
+        load_color_net(tmp_path)
 
 
 # --------------------------------------------------------------------------- the three modes
@@ -146,11 +146,11 @@ def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_enco
     """A flat prior (entropy 1) gives grey in automatic mode only; a peaked one keeps its colour."""
     from exemplar.methods.net_colorizer import UNSURE_ENTROPY
 
-    head, info = load_generator(model_dir)
-    layer = head.get_layer("prior_logits")
+    color_net, info = load_color_net(model_dir)
+    layer = color_net.get_layer("prior_logits")
     layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
     layer.bias.assign(np.zeros(layer.bias.shape, np.float32))  # uniform over all bins: entropy 1
-    save_generator(head, tmp_path / "flat", info=info)
+    save_color_net(color_net, tmp_path / "flat", info=info)
     flat = NetColorizer(tmp_path / "flat", encoder=random_encoder)
     l = _target_l()
     assert np.abs(flat.predict_ab_auto(l)).max() < 0.5
@@ -158,7 +158,7 @@ def test_automatic_mode_greys_what_the_prior_is_unsure_of(model_dir, random_enco
     bias = np.full(layer.bias.shape, -10.0, np.float32)
     bias[int(np.argmax(np.hypot(*flat.bins.centres.T)))] = 10.0  # nearly all mass on the most saturated bin
     layer.bias.assign(bias)
-    save_generator(head, tmp_path / "peaked", info=info)
+    save_color_net(color_net, tmp_path / "peaked", info=info)
     peaked = NetColorizer(tmp_path / "peaked", encoder=random_encoder)
     assert UNSURE_ENTROPY[0] > 0.01 and _chroma(peaked.predict_ab_auto(l)) > 50.0
 
@@ -179,7 +179,7 @@ def test_palette_mode_uses_the_palettes_colours(net, mode):
 
 def test_palette_mode_asks_the_automatic_prior_what_each_region_is(model_dir, random_encoder, monkeypatch):
     """The looks compare the palette's colours with what the network paints with no palette: the
-    head's automatic prior (histogram off) for the same photo, run once for several palettes of one
+    ColorNet's automatic prior (histogram off) for the same photo, run once for several palettes of one
     photo and again for another photo."""
     import exemplar.methods.palette_transport as transport
 
@@ -191,13 +191,13 @@ def test_palette_mode_asks_the_automatic_prior_what_each_region_is(model_dir, ra
         given.append((args[0], own_prior))
         return assign(*args, own_prior=own_prior, **kwargs)
 
-    def head(inputs):
+    def counted_prior(inputs):
         out = np.asarray(prior(inputs))
         runs.append((float(inputs["hist_mask"][0, 0]), out))
         return out
 
     monkeypatch.setattr(transport, "assign_palette", keep)
-    monkeypatch.setattr(net, "_prior", head)
+    monkeypatch.setattr(net, "_prior", counted_prior)
     for l, name in ((_target_l(), "sepia"), (_target_l(), "summer"), (_target_l(seed=3), "sepia")):
         net.predict_ab_palette(l, parse_palette(name))
     assert [mask for mask, _ in runs] == [1.0, 0.0, 1.0, 1.0, 0.0]  # automatic: once for the first photo's two palettes
@@ -292,8 +292,8 @@ def test_packaged_default_model_loads_offline_and_colorizes_the_demo(imagenet_en
 
     demo = files("exemplar") / "demo"
     colorizer = Colorizer(size=128)  # net is the default method
-    head = colorizer.method.head
-    assert isinstance(head, ColorHead) and colorizer.method.info["steps"] > 0
+    color_net = colorizer.method.net
+    assert isinstance(color_net, ColorNet) and colorizer.method.info["steps"] > 0
     assert colorizer.method.temperature == pytest.approx(1.0 - DEFAULT_VIVIDNESS)
     target = str(demo / "target.jpg")
     target_l = rgb_to_lab(read_image(target).rgb)[..., 0]

@@ -1,7 +1,7 @@
 """Colour hints on the web page: a click on the result adds a hint, the photo is colorized again and
 changes at that spot; hints move and go; the server checks them; defaults come from /api/config.
 
-A server with a tiny untrained hinted model (``ColorHead(width=8, hist_bins=11, hints=True)``,
+A server with a tiny untrained hinted model (``ColorNet(width=8, hist_bins=11, hints=True)``,
 random-init encoder) answers in about a second a job. The browser and helpers are test_serve's.
 """
 
@@ -36,13 +36,13 @@ def hinted_server(tmp_path_factory):
     import keras
 
     from exemplar.model.encoder import EfficientNetLite0
-    from exemplar.model.generator_weights import save_generator
-    from exemplar.model.color_head import ColorHead
+    from exemplar.model.color_net_weights import save_color_net
+    from exemplar.model.color_net import ColorNet
     from exemplar.serve.server import Server
 
     keras.utils.set_random_seed(3)
     folder = tmp_path_factory.mktemp("hinted_model")
-    save_generator(ColorHead(width=8, hist_bins=11, hints=True), folder)
+    save_color_net(ColorNet(width=8, hist_bins=11, hints=True), folder)
     encoder = EfficientNetLite0(weights=None)  # random init: fast, and nothing to read
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)

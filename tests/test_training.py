@@ -26,8 +26,8 @@ from data_prep.cached_pairs import normalise_lab
 from exemplar.cli.train import train as train_command
 from exemplar.model.encoder import EfficientNetLite0
 from exemplar.core.errors import ExemplarError
-from exemplar.model.generator_weights import load_generator
-from exemplar.model.color_head import ColorHead
+from exemplar.model.color_net_weights import load_color_net
+from exemplar.model.color_net import ColorNet
 from exemplar.model.patch_discriminator import PatchDiscriminator
 from training import config as config_lib
 from training import run
@@ -114,7 +114,7 @@ def test_overrides_are_parsed_by_field_type():
             config_lib.override(config, [gone])
     for width in (8, 16, 32):  # every width the check lets through builds
         config_lib.check(config_lib.override(config, [f"model.width={width}"]))
-        ColorHead(width=width, hist_bins=5)
+        ColorNet(width=width, hist_bins=5)
 
 
 # --------------------------------------------------------------------------- the step
@@ -122,7 +122,7 @@ def test_overrides_are_parsed_by_field_type():
 
 def test_train_steps_give_finite_losses_and_move_both_players(tiny_gan):
     generator, discriminator = tiny_gan.generator, tiny_gan.discriminator
-    assert isinstance(generator, ColorHead) and not tiny_gan.encoder.trainable
+    assert isinstance(generator, ColorNet) and not tiny_gan.encoder.trainable
     before_g = [v.numpy().copy() for v in generator.trainable_variables]
     before_d = [v.numpy().copy() for v in discriminator.trainable_variables]
     frozen = [v.numpy().copy() for v in tiny_gan.encoder.weights]
@@ -160,14 +160,14 @@ def test_features_encode_images_and_pass_cached_batches_through(tiny_gan):
 
 def test_modes_set_the_masks_and_the_conditioning_histogram(tiny_gan):
     features = tiny_gan.features(_batch())
-    inputs, reference_mask, hist_mask = tiny_gan.head_inputs(features)  # not training: reference mode
+    inputs, reference_mask, hist_mask = tiny_gan.color_net_inputs(features)  # not training: reference mode
     assert np.all(reference_mask.numpy() == 1.0) and np.all(hist_mask.numpy() == 1.0)
     np.testing.assert_allclose(np.sum(inputs["reference_hist"], axis=-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(inputs["reference_hist"], tiny_gan.histogram(features["reference_lab4"][..., 1:]), atol=1e-6)
     shares = (tiny_gan.palette_share, tiny_gan.auto_share)
     try:
         tiny_gan.palette_share, tiny_gan.auto_share = 1.0, 0.0
-        palette, reference_mask, hist_mask = tiny_gan.head_inputs(features, training=True)
+        palette, reference_mask, hist_mask = tiny_gan.color_net_inputs(features, training=True)
         assert np.all(reference_mask.numpy() == 0.0) and np.all(hist_mask.numpy() == 1.0)
         assert np.all(palette["reference_mask"].numpy() == 0.0)
         hist = palette["reference_hist"].numpy()
@@ -175,7 +175,7 @@ def test_modes_set_the_masks_and_the_conditioning_histogram(tiny_gan):
         own = tiny_gan.histogram(features["target_lab4"][..., 1:]).numpy()  # a palette from the target's own colours
         assert np.all((hist > 0).sum(-1) <= 8) and np.all(own[hist > 0] > 0)
         tiny_gan.palette_share, tiny_gan.auto_share = 0.0, 1.0
-        auto, reference_mask, hist_mask = tiny_gan.head_inputs(features, training=True)
+        auto, reference_mask, hist_mask = tiny_gan.color_net_inputs(features, training=True)
         assert np.all(reference_mask.numpy() == 0.0) and np.all(hist_mask.numpy() == 0.0)
         np.testing.assert_array_equal(auto["reference_hist"].numpy(), 0.0)
         outputs = tiny_gan.generator(auto)
@@ -192,7 +192,7 @@ def test_masks_pixel_and_class_losses(tiny_gan):
     batch["pair_kind"][:] = 1  # no self-augmented pair: no pixel loss
     batch["label"][:] = -1  # no labelled photo: no class loss
     features = tiny_gan.features(batch)
-    inputs, reference_mask, hist_mask = tiny_gan.head_inputs(features)
+    inputs, reference_mask, hist_mask = tiny_gan.color_net_inputs(features)
     outputs = tiny_gan.generator(inputs)
     values, d_loss = tiny_gan._compute_losses(features, inputs, outputs, reference_mask, hist_mask, training=False)
     assert float(values["l1"]) == 0.0 and float(values["cls"]) == 0.0
@@ -229,7 +229,7 @@ def _feature_batch(encoder, batch):
 
 
 def test_a_cached_feature_step_equals_the_step_on_images(imagenet_encoder):
-    """One train step from precomputed features moves the head and discriminator exactly as the
+    """One train step from precomputed features moves the ColorNet and discriminator exactly as the
     same step from images (encoded inside the step) does."""
     images = {key: tf.constant(value) for key, value in _batch().items()}  # as tf.data yields batches
     cached = {key: tf.constant(value) for key, value in _feature_batch(imagenet_encoder, _batch()).items()}
@@ -237,14 +237,14 @@ def test_a_cached_feature_step_equals_the_step_on_images(imagenet_encoder):
 
     def gan(encoder, start=None):
         keras.utils.set_random_seed(0)
-        head = ColorHead(width=16, num_classes=2, hist_bins=11)
+        color_net = ColorNet(width=16, num_classes=2, hist_bins=11)
         discriminator = PatchDiscriminator(width=16, num_layers=2)
         # Every example in reference mode: no random mode draw can tell the two runs apart.
-        model = ColorizationGAN(head, discriminator, weights, encoder=encoder, hist_bins=11, palette_share=0.0,
+        model = ColorizationGAN(color_net, discriminator, weights, encoder=encoder, hist_bins=11, palette_share=0.0,
                                 auto_share=0.0)
         discriminator.build((None, None, None, 3))
         if start is not None:
-            head.set_weights(start[0])
+            color_net.set_weights(start[0])
             discriminator.set_weights(start[1])
         # SGD: Adam's first step is about lr * sign(gradient), which would hide a wrong gradient.
         model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05), config_lib.LossConfig())
@@ -413,11 +413,11 @@ def test_command_trains_and_resumes_a_killed_run_mid_epoch(tmp_path, write_class
     assert best["monitor"] == "ce" and best["epoch"] in (1, 2)
     generator_config = json.loads((checkpoints / "generator_config.json").read_text())
     generator = keras.saving.deserialize_keras_object(generator_config)
-    assert isinstance(generator, ColorHead) and generator.num_classes == 2  # two class folders
+    assert isinstance(generator, ColorNet) and generator.num_classes == 2  # two class folders
     generator.load_weights(checkpoints / "generator_best.weights.h5")
     # ... and training.export_model turns it into the shipped format (--method net --weights DIR).
     export(run_dir, tmp_path / "model")
-    shipped, info = load_generator(tmp_path / "model")
+    shipped, info = load_color_net(tmp_path / "model")
     assert info["checkpoint"] == "best" and info["epochs_run"] == 2 and info["preset"] == "tiny"
     assert [v.path for v in shipped.weights] == [v.path for v in generator.weights]
     for a, b in zip(shipped.weights, generator.weights):
@@ -478,17 +478,17 @@ def test_command_trains_from_a_feature_cache(tmp_path, write_class_photos):
     sheet = np.asarray(Image.open(run_dir / "samples" / "epoch_001.png"))
     assert sheet.shape == (2 * 64, 4 * 64, 3) and sheet.std() > 5
     export(run_dir, tmp_path / "model", checkpoint="last")
-    head, info = load_generator(tmp_path / "model")
-    assert head.num_classes == 2 and info["steps"] == 2
+    color_net, info = load_color_net(tmp_path / "model")
+    assert color_net.num_classes == 2 and info["steps"] == 2
 
     # Several checkpoints are averaged weight by weight: a copy shifted by 2 averages to +1.
-    for variable in head.weights:
+    for variable in color_net.weights:
         variable.assign(variable + 2.0)
-    head.save_weights(run_dir / "checkpoints" / "generator_epoch002.weights.h5")
+    color_net.save_weights(run_dir / "checkpoints" / "generator_epoch002.weights.h5")
     export(run_dir, tmp_path / "average", checkpoint="epoch001,epoch002")
-    average, info = load_generator(tmp_path / "average")
+    average, info = load_color_net(tmp_path / "average")
     assert info["checkpoint"] == "epoch001,epoch002" and info["epochs"] == 2
-    for shifted, averaged in zip(head.weights, average.weights):
+    for shifted, averaged in zip(color_net.weights, average.weights):
         np.testing.assert_allclose(averaged.numpy(), shifted.numpy() - 1.0, atol=1e-5)
 
 

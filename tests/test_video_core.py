@@ -1,7 +1,7 @@
 """A film job runs the colorizer's own steps (issue 21): its vividness reaches every keyframe, and a
 resumed run joins a killed one only when every setting that changes the frames is the same.
 
-The network is the random-init hint-trained ColorHead of conftest on a shared random-init encoder:
+The network is the random-init hint-trained ColorNet of conftest on a shared random-init encoder:
 only what reaches the frames is tested, not how good they look.
 """
 

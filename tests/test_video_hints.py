@@ -1,7 +1,7 @@
 """Colour hints on video (``exemplar video --hint X,Y=COLOUR``, ``--hints FILE``, ``--hint-at WHEN``):
 the hint's point is followed from frame to frame, so the object it marks keeps the colour as it moves.
 
-The network is a random-init hint-trained ColorHead (as in tests/test_hints_cli.py) on a shared
+The network is a random-init hint-trained ColorNet (as in tests/test_hints_cli.py) on a shared
 random-init encoder: what it does with a hint is not tested here, only that the hint reaches
 every frame where its point moved (the spot is painted there exactly, as for photos).
 """

@@ -5,10 +5,10 @@ encoded here by the frozen encoder: same numbers, slower):
   mode per example      reference (share 1 - palette - auto), palette, automatic: reference_mask,
                         hist_mask and the conditioning histogram (reference's, or a few top bins of
                         the target's own histogram standing in for a palette, or none)
-  hints                 a head with the hint input gets simulated clicks of the truth's colour on a
+  hints                 a ColorNet with the hint input gets simulated clicks of the truth's colour on a
                         share of the examples, in every mode (training.hint_simulation)
-  head                  ColorHead -> prior logits, warped reference distribution, gate (B, h, w, .)
-  probs                 color_head.mix: gate * reference + (1 - gate) * softmax(prior)  (B, h, w, Q)
+  color_net             ColorNet -> prior logits, warped reference distribution, gate (B, h, w, .)
+  probs                 color_net.mix: gate * reference + (1 - gate) * softmax(prior)  (B, h, w, Q)
   ab                    annealed mean of probs at ``train_temperature``, /110         (B, h, w, 2)
   generator loss        ce * class-rebalanced cross-entropy(probs, soft-encoded truth)
                         + l1 * smooth-L1(ab, truth) on self pairs in reference mode (every
@@ -16,7 +16,7 @@ encoded here by the frozen encoder: same numbers, slower):
                         + hist * chi2(hist(ab), conditioning histogram) where one is given
                         + adv * hinge G + cls * class cross-entropy + tv * total variation(ab)
   discriminator loss    hinge D on [L, ab] at 1/4 (truth vs output)
-Everything is at 1/4 of the crop: the head predicts there, and the discriminator is cheap there.
+Everything is at 1/4 of the crop: the ColorNet predicts there, and the discriminator is cheap there.
 
 Loss scaling under tf.distribute (MirroredStrategy / MultiWorkerMirroredStrategy): every loss is a MEAN
 over the local batch (masked terms count masked rows as zero, never divide by a per-replica count)
@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from exemplar.model.ab_bins import DEFAULT_TEMPERATURE, AbBins
 from exemplar.core.color import AB_SCALE
-from exemplar.model.color_head import mix
+from exemplar.model.color_net import mix
 from exemplar.model.soft_ab_histogram import SoftAbHistogram
 from exemplar.model.soft_encoding import SoftEncoding
 from training import losses
@@ -42,23 +42,23 @@ FEATURE_KEYS = ("target_s4", "target_s8", "target_s16", "target_s32", "reference
 
 @keras.saving.register_keras_serializable(package="exemplar")
 class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
-    """Trains ``head`` (ColorHead) against ``discriminator`` (PatchDiscriminator on 1/4-size Lab).
+    """Trains ``color_net`` (ColorNet) against ``discriminator`` (PatchDiscriminator on 1/4-size Lab).
 
     class_weights: (Q,) rebalancing weights (AbBins.rebalancing_weights of the training colours).
     encoder: the frozen EfficientNetLite0, needed only for batches of images (no cache).
     palette_share / auto_share: shares of examples trained as palette / automatic colorization.
     l1_all: smooth-L1 on every example (the regression ablation), not only self pairs.
     hints: keyword arguments of training.hint_simulation.simulate_hints (share, p, max_count,
-    colourful), used when the head has the hint input.
+    colourful), used when the ColorNet has the hint input.
 
     Built in full before fit() (here and in compile), so fit() skips Keras's symbolic build, which
     fails under MultiWorkerMirroredStrategy (SkipSymbolicBuildWhenBuilt, training.keras_compat).
     """
 
-    def __init__(self, head, discriminator, class_weights, encoder=None, hist_bins=21, palette_share=0.2,
+    def __init__(self, color_net, discriminator, class_weights, encoder=None, hist_bins=21, palette_share=0.2,
                  auto_share=0.15, train_temperature=DEFAULT_TEMPERATURE, l1_all=False, hints=None, **kwargs):
         super().__init__(**kwargs)
-        self.generator = head  # the name the checkpoint callbacks save: what inference loads
+        self.generator = color_net  # the ColorNet in its GAN role; the name keys checkpoints (generator_*.weights.h5) and backups
         self.discriminator = discriminator
         self.encoder = encoder
         self.hist_bins = hist_bins
@@ -67,7 +67,7 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
         self.train_temperature = train_temperature
         self.l1_all = l1_all
         self.hints = dict(hints or {})
-        self.takes_hints = "hint_ab4" in head.input
+        self.takes_hints = "hint_ab4" in color_net.input
         self.bins = AbBins()
         self.class_weights = tf.constant(class_weights, tf.float32)  # (Q,), a constant of the run
         self.histogram = SoftAbHistogram(bins=hist_bins, dtype="float32", name="histogram")
@@ -82,7 +82,7 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
         return self.trackers
 
     def compile(self, g_optimizer, d_optimizer, loss_weights, **kwargs):
-        """g_optimizer: the head's variables; d_optimizer: the discriminator's. loss_weights: dict or
+        """g_optimizer: the ColorNet's variables; d_optimizer: the discriminator's. loss_weights: dict or
         LossConfig with ce, l1, adv, hist, cls, tv."""
         super().compile(optimizer=g_optimizer, **kwargs)
         self.g_optimizer = g_optimizer
@@ -108,8 +108,8 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
             out[f"{prefix}_lab4"] = tf.nn.avg_pool2d(lab, 4, 4, "VALID")  # (B, S/4, S/4, 3)
         return out
 
-    def head_inputs(self, batch, training=False):
-        """Features batch -> (ColorHead input dict, reference_mask (B,), hist_mask (B,)).
+    def color_net_inputs(self, batch, training=False):
+        """Features batch -> (ColorNet input dict, reference_mask (B,), hist_mask (B,)).
 
         training: draw each example's mode; otherwise every example uses its reference.
         """
@@ -141,14 +141,14 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
         return inputs, reference_mask, hist_mask
 
     def call(self, batch, training=False):
-        inputs, _, _ = self.head_inputs(self.features(batch))
+        inputs, _, _ = self.color_net_inputs(self.features(batch))
         return self.generator(inputs, training=training)
 
     # ---------------------------------------------------------------- steps
 
     def train_step(self, data):
         batch = self.features(data)
-        inputs, reference_mask, hist_mask = self.head_inputs(batch, training=True)
+        inputs, reference_mask, hist_mask = self.color_net_inputs(batch, training=True)
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         g_variables = self.generator.trainable_variables
         d_variables = self.discriminator.trainable_variables
@@ -163,7 +163,7 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
 
     def test_step(self, data):
         batch = self.features(data)
-        inputs, reference_mask, hist_mask = self.head_inputs(batch, training=False)
+        inputs, reference_mask, hist_mask = self.color_net_inputs(batch, training=False)
         outputs = self.generator(inputs, training=False)
         values, d_loss = self._compute_losses(batch, inputs, outputs, reference_mask, hist_mask, training=False)
         return self._track(values, d_loss)
@@ -194,7 +194,7 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
             values["cls"] = losses.classification_loss(labels, tf.cast(outputs["class_logits"], "float32")) * share
         else:
             values["cls"] = tf.zeros((), "float32")
-        # Not a loss: the mean gate over examples with a reference, to watch how far the head follows it.
+        # Not a loss: the mean gate over examples with a reference, to watch how far the ColorNet follows it.
         gate = tf.reduce_mean(tf.cast(outputs["gate"], "float32"), axis=(1, 2, 3))
         values["gate"] = tf.reduce_sum(gate) / tf.maximum(tf.reduce_sum(reference_mask), 1.0)
         w = self.loss_weights

@@ -51,7 +51,7 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Colour network (ColorHead on the frozen encoder) and discriminator (PatchDiscriminator) sizes."""
+    """Colour network (ColorNet on the frozen encoder) and discriminator (PatchDiscriminator) sizes."""
 
     width: int = 32  # decoder channels at 1/4 (2x at 1/8 .. 1/32)
     hist_bins: int = 21  # ab histogram is hist_bins x hist_bins over ab/110 in [-1, 1]
@@ -88,7 +88,7 @@ class LossConfig:
     hint_max: int = 24
     hint_colourful: float = 0.5
     # Ablation (issue 10): smooth-L1 on every example, not only self pairs. With ce=0 and
-    # train_temperature=1 the head is a plain regression of ab (the mean of its distribution).
+    # train_temperature=1 the ColorNet is a plain regression of ab (the mean of its distribution).
     l1_all: bool = False
 
 
@@ -173,7 +173,7 @@ def gpu():
 
     224 px crops of a 256 px feature cache (python -m data_prep cache --size 256), batch 64,
     width 64, bfloat16 compute with float32 variables (no loss scaling needed). XLA is off: with
-    bfloat16, TF 2.21's XLA refuses the gradient of the head's slice of the warped colours ("mixed
+    bfloat16, TF 2.21's XLA refuses the gradient of the ColorNet's slice of the warped colours ("mixed
     precision is disallowed" in StridedSliceGrad), and on a CPU it measured slower anyway; try
     train.jit_compile=true with float32 on a GPU. The learning rates follow the 4x batch by the
     square-root rule (3e-4 -> 6e-4)."""
@@ -275,7 +275,7 @@ def check(config):
         size = getattr(config.data, name)
         if size < 32 or size % 32:
             problems.append(f"data.{name}={size} must be a positive multiple of 32 (the encoder's stride)")
-    if config.model.width < 8 or config.model.width % 8:  # ColorHead's GroupNormalization(8) at 1/4
+    if config.model.width < 8 or config.model.width % 8:  # ColorNet's GroupNormalization(8) at 1/4
         problems.append(f"model.width={config.model.width} must be a positive multiple of 8")
     for name in ("epochs", "steps_per_epoch", "batch_size", "backup_every"):
         if getattr(config.train, name) < 1:

@@ -4,7 +4,7 @@
     python -m training.export_model RUN_DIR OUT_DIR --checkpoint epoch036,epoch040,epoch044
 
 Several comma-separated checkpoints are averaged weight by weight (Izmailov et al. 2018, "Averaging
-weights leads to wider optima"): the head has no batch statistics to re-estimate (GroupNorm only),
+weights leads to wider optima"): the ColorNet has no batch statistics to re-estimate (GroupNorm only),
 so the average is a model as it stands.
 
 Writes OUT_DIR/default.npz (the generator's own weights, no encoder) and OUT_DIR/default.json
@@ -26,8 +26,8 @@ def export(run_dir, out_dir, checkpoint="best"):
     import keras
 
     import exemplar.model.encoder  # noqa: F401  (registers EfficientNetLite0 for deserialisation)
-    import exemplar.model.color_head  # noqa: F401  (registers ColorHead and the layers it imports)
-    from exemplar.model.generator_weights import save_generator
+    import exemplar.model.color_net  # noqa: F401  (registers ColorNet and the layers it imports)
+    from exemplar.model.color_net_weights import save_color_net
 
     run_dir = Path(run_dir)
     folder = run_dir / "checkpoints"
@@ -62,7 +62,7 @@ def export(run_dir, out_dir, checkpoint="best"):
         "image_size": run_config["data"]["image_size"],
         "losses_by_epoch": [{k: round(float(v), 4) for k, v in row.items() if v not in ("", "NA") and k != "epoch"} for row in log],
     }
-    save_generator(generator, out_dir, info=info)
+    save_color_net(generator, out_dir, info=info)
     return info
 
 

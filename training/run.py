@@ -53,7 +53,7 @@ def make_strategy(name="auto"):
 
 
 def build_model(config, num_classes=0, class_weights=None):
-    """ColorizationGAN of a ColorHead + PatchDiscriminator, as ``config.model`` describes.
+    """ColorizationGAN of a ColorNet + PatchDiscriminator, as ``config.model`` describes.
 
     class_weights: (Q,) rebalancing weights (None: uniform, for a model that will only be loaded).
     The encoder is built only for image batches (no data.cache_dir): cached runs never need it.
@@ -61,12 +61,12 @@ def build_model(config, num_classes=0, class_weights=None):
     import numpy as np
 
     from exemplar.model.ab_bins import AbBins
-    from exemplar.model.color_head import ColorHead
+    from exemplar.model.color_net import ColorNet
     from exemplar.model.patch_discriminator import PatchDiscriminator
     from training.colorization_gan import ColorizationGAN
 
     model = config.model
-    head = ColorHead(
+    color_net = ColorNet(
         width=model.width,
         num_classes=num_classes if model.classifier else 0,
         hist_bins=model.hist_bins,
@@ -87,13 +87,13 @@ def build_model(config, num_classes=0, class_weights=None):
         class_weights = np.ones(AbBins().count, np.float32)
     loss = config.loss
     hints = dict(share=loss.hint_share, p=loss.hint_p, max_count=loss.hint_max, colourful=loss.hint_colourful)
-    return ColorizationGAN(head, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
+    return ColorizationGAN(color_net, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
                            palette_share=loss.palette_share, auto_share=loss.auto_share,
                            train_temperature=loss.train_temperature, l1_all=loss.l1_all, hints=hints)
 
 
 def compile_model(model, config):
-    """Adam for the colour head and the discriminator.
+    """Adam for the ColorNet and the discriminator.
 
     Under the mixed_float16 policy each optimizer gets its own dynamic loss scale
     (keras LossScaleOptimizer); mixed_bfloat16 has float32's range and needs none.

@@ -2,7 +2,7 @@
 
 Each row is one example: target (grey, what the generator sees) | reference | output | truth,
 at the resolution the network predicts (1/4 of the crop), shown 4x larger. The output keeps the
-target's L and takes the decoded ab (exemplar.model.color_head.decode_ab), as inference does.
+target's L and takes the decoded ab (exemplar.model.color_net.decode_ab), as inference does.
 """
 
 import os
@@ -26,11 +26,11 @@ class SampleSheet(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        from exemplar.model.color_head import decode_ab
+        from exemplar.model.color_net import decode_ab
 
         batch = {key: keras.ops.convert_to_tensor(value) for key, value in self.batch.items()}  # no numpy/tensor mix
         features = self.model.features(batch)
-        inputs, _, _ = self.model.head_inputs(features)
+        inputs, _, _ = self.model.color_net_inputs(features)
         outputs = self.model.generator(inputs, training=False)
         ab = keras.ops.convert_to_numpy(decode_ab(outputs, self.model.bins, self.model.train_temperature))
         lab4 = {key: keras.ops.convert_to_numpy(features[key]) for key in ("target_lab4", "reference_lab4")}

@@ -59,7 +59,7 @@ def train(
     preset, data_dir, run_dir, epochs, steps_per_epoch, batch_size, assignments, places365_data_dir, cache_dir,
     classes, limit
 ):
-    """Train the colour network (ColorHead on the frozen encoder) against a patch discriminator.
+    """Train the colour network (ColorNet on the frozen encoder) against a patch discriminator.
 
     Writes the resolved config to RUN_DIR/config.json, generator weights per epoch and the best
     one to RUN_DIR/checkpoints/, a sample sheet per epoch to RUN_DIR/samples/, TensorBoard logs

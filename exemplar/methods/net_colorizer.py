@@ -3,7 +3,7 @@
 Same contract as :class:`exemplar.methods.match_colorizer.MatchColorizer`: L (h, w) in, ab (h, w, 2) out,
 so the Colorizer's full-size guided upsampling and L-preserving composition apply unchanged.
 
-    target L (h, w) -> multiple of 32 (h32, w32) -> encoder (frozen) -> ColorHead -> prior
+    target L (h, w) -> multiple of 32 (h32, w32) -> encoder (frozen) -> ColorNet -> prior
     (h32/4, w32/4, Q) and gate; reference ab warped at 1/4 (exemplar.model.fine_warp) -> gate x reference
     + (1 - gate) x annealed prior at 1 - vividness -> ab (h32/4, w32/4, 2) -> guided upsampling along
     the target's own L -> ab (h, w, 2)
@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from exemplar.model.ab_bins import DEFAULT_TEMPERATURE, AbBins
 from exemplar.core.color import AB_SCALE, fit_ab_in_gamut, normalize_l
-from exemplar.model.generator_weights import load_generator
+from exemplar.model.color_net_weights import load_color_net
 from exemplar.core.guided_filter import guided_upsample
 from exemplar.methods.hint_spread import spread_hints
 from exemplar.methods.match_colorizer import encoder_input, resize_to_stride
@@ -54,7 +54,7 @@ class NetColorizer:
       the reference does not fit.
     vividness in [0, 1): 1 - the annealed-mean temperature. 0 gives the mean of the predicted
       colour distribution (safe, dull); towards 1 its most likely colour (vivid, may be patchy).
-    encoder: the model's EfficientNet-Lite (``head.encoder``) with its classifier (include_top) to share.
+    encoder: the model's EfficientNet-Lite (``self.net.encoder``) with its classifier (include_top) to share.
 
     Colour hints (``hints=`` of the predict methods): [(x, y, (a, b))], x and y fractions of the
     width and height in [0, 1], ab in Lab units. Each goes to its 1/4 cell as the network's hint
@@ -69,30 +69,30 @@ class NetColorizer:
         if not 0.0 <= vividness < 1.0:
             raise ExemplarError(f"vividness must be in [0, 1), got {vividness}")
         folder = weights if weights is not None else files("exemplar") / "weights"
-        self.head, self.info = load_generator(folder)
+        self.net, self.info = load_color_net(folder)
         if encoder is None:
             from exemplar.model.encoder import build_encoder
 
-            encoder = build_encoder(self.head.encoder)  # the frozen ImageNet encoder the head sits on
+            encoder = build_encoder(self.net.encoder)  # the frozen ImageNet encoder the ColorNet sits on
         self.encoder = encoder
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
         self.bins = AbBins()
-        self.hist_bins = self.head.hist_bins
-        # One graph for all sizes: spatial dims are None, and the head's upsampling reads sizes at
+        self.hist_bins = self.net.hist_bins
+        # One graph for all sizes: spatial dims are None, and the ColorNet's upsampling reads sizes at
         # run time (exemplar.model.upsample), so a new photo size costs no new trace.
         self._encode = tf.function(
             lambda image: encoder(image, training=False), input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32)]
         )
-        # The head plus its matching features at 1/8, which the finer 1/4 warp reuses.
-        self._head = keras.Model(self.head.input, {
-            **self.head.output,
-            "target8": self.head.get_layer("target_match8").output,
-            "reference8": self.head.get_layer("reference_match8").output,
+        # The ColorNet plus its matching features at 1/8, which the finer 1/4 warp reuses.
+        self._net = keras.Model(self.net.input, {
+            **self.net.output,
+            "target8": self.net.get_layer("target_match8").output,
+            "reference8": self.net.get_layer("reference_match8").output,
         })
-        spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.head.input.items()}
+        spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.net.input.items()}
         self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32)])
-        self._prior = tf.function(lambda inputs: tf.nn.softmax(self.head(inputs, training=False)["prior_logits"])[0],
+        self._prior = tf.function(lambda inputs: tf.nn.softmax(self.net(inputs, training=False)["prior_logits"])[0],
                                   input_signature=[spec])
         # The last reference's network inputs (key, inputs): a film's keyframes, or a batch with one
         # reference for every photo, encode it and take its histogram once (0.1 s of 0.23 s a call at
@@ -102,12 +102,12 @@ class NetColorizer:
         self._last_automatic = (None, None)  # (key of the target inputs, automatic prior): palette mode's own colours
 
     def _to_ab(self, inputs, temperature):
-        """Head outputs decoded (exemplar.model.color_head.decode_ab) -> (h/4, w/4, 2) ab, the
+        """ColorNet outputs decoded (exemplar.model.color_net.decode_ab) -> (h/4, w/4, 2) ab, the
         reference's part warped at 1/4 and followed wherever the match is confident (unless hinted)."""
-        from exemplar.model.color_head import decode_ab
+        from exemplar.model.color_net import decode_ab
         from exemplar.model.fine_warp import fine_warp
 
-        outputs = self._head(inputs, training=False)
+        outputs = self._net(inputs, training=False)
         reference_ab, confidence = fine_warp(outputs["target8"], outputs["reference8"], inputs["target_l4"],
                                              inputs["reference_lab4"], sigma=FINE_SIGMA)
         low, high = FOLLOW_CONFIDENCE
@@ -168,7 +168,7 @@ class NetColorizer:
     def _predict(self, target_l, reference_inputs, palette=None, temperature=None, hints=()):
         """Shared path of the three modes: (h, w) L -> (h, w, 2) ab at the working size.
 
-        reference_inputs: from :meth:`_reference_inputs`; their masks tell the head which mode this is.
+        reference_inputs: from :meth:`_reference_inputs`; their masks tell the ColorNet which mode this is.
         hints: [(x, y, (a, b))] as in the class docstring.
         """
         target = resize_to_stride(target_l, STRIDE)  # (h32, w32)
@@ -177,7 +177,7 @@ class NetColorizer:
         inputs = self._features(target, "target", ("s4", "s8", "s16", "s32"))
         inputs["target_l4"] = normalize_l(l4)[None, ..., None]
         hint_ab4, hint_mask4, region, hint_colour = hint_maps(hints, l4, target)  # (h32/4, w32/4, 2) ab/110, (.., 1) x2, (.., 2) ab
-        if self.head.hints:
+        if self.net.hints:
             inputs["hint_ab4"], inputs["hint_mask4"] = hint_ab4[None], hint_mask4[None]
         elif hints:
             from exemplar.core.errors import ExemplarError
@@ -207,7 +207,7 @@ class NetColorizer:
         return (1.0 - weight) * ab + colour
 
     def _automatic_prior(self, inputs):
-        """(h32/4, w32/4, Q): the head's prior for these target inputs in automatic mode (the neutral
+        """(h32/4, w32/4, Q): the ColorNet's prior for these target inputs in automatic mode (the neutral
         stand-in reference, no histogram), the palette's conditioning taken away. The last one is
         kept: restyling one photo with several palettes runs it once."""
         target = {key: value for key, value in inputs.items() if not key.startswith("reference") and key != "hist_mask"}

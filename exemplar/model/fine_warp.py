@@ -1,6 +1,6 @@
 """Carry the reference's colours to the target at 1/4, not 1/8, steered by luminance.
 
-The network matches target and reference at 1/8 of the working size (ColorHead's ``assign8``):
+The network matches target and reference at 1/8 of the working size (ColorNet's ``assign8``):
 fine enough for *which* reference region fits, too coarse for *where its colours go*. Measured on
 30 val/bsds photos, even the truth's own ab brought down to 1/8 and back up scores 35.4 dB, to
 1/4 36.7 dB. So at inference the reference's colour is warped at 1/4:
@@ -11,7 +11,7 @@ fine enough for *which* reference region fits, too coarse for *where its colours
     so a dark sub-cell takes the dark part of the matched region and a bright one the bright part
     (the 1e-3 floor falls back to the plain match weights where no luminance agrees).
 
-No weights: it reads the head's own matching features, so the shipped model is unchanged.
+No weights: it reads the ColorNet's own matching features, so the shipped model is unchanged.
 Measured on 30 val pairs each (epoch-44 model, working size 256): self-bsds 33.34 -> 34.15 dB,
 self-scenes 33.49 -> 34.17 dB, same-class unchanged (24.54 -> 24.52).
 Written with TensorFlow ops (space_to_depth, batched gather): inference runs on TensorFlow only.
@@ -26,12 +26,12 @@ from exemplar.model.correspondence import center_and_normalize
 def fine_warp(target8, reference8, target_l4, reference_lab4, top_k=8, temperature=0.01, sigma=0.05):
     """Reference ab warped to the target at 1/4, and the match confidence at 1/8.
 
-    target8 (B, h, w, C), reference8 (B, hr, wr, C): matching features at 1/8 (ColorHead's
+    target8 (B, h, w, C), reference8 (B, hr, wr, C): matching features at 1/8 (ColorNet's
       ``target_match8`` / ``reference_match8``);
     target_l4 (B, 2h, 2w, 1) L/50 - 1; reference_lab4 (B, 2hr, 2wr, 3) [L/50 - 1, a/110, b/110];
     sigma: luminance tolerance in L/50 units (0.05 = 2.5 L).
     Returns ab (B, 2h, 2w, 2) in Lab units and confidence (B, h, w, 1): each cell's best cosine
-    similarity in [-1, 1] (after per-image centring, as ``match`` and the head compute it).
+    similarity in [-1, 1] (after per-image centring, as ``match`` and the ColorNet compute it).
     """
     batch, height, width = tf.shape(target8)[0], tf.shape(target8)[1], tf.shape(target8)[2]
     channels = target8.shape[-1]

@@ -49,7 +49,7 @@ class Engine:
         if self.options["method"] != "net":
             self.hints_note = ("colour hints need the net method; this server runs match "
                                "(start it without --method match)")
-        elif not self.colorizer.method.head.hints:
+        elif not self.colorizer.method.net.hints:
             self.hints_note = ("this model was trained without the colour hint input, so it cannot take "
                                "hints; start the server with --weights of a model trained with hints")
         else:

