@@ -180,8 +180,12 @@ def _strips(height, rows=256):
 
 
 def _parallel(fn, height):
+    strips = _strips(height)
+    if len(strips) == 1:  # one strip (a 1/4-size map, a small photo): starting threads would cost more (~1 ms)
+        fn(strips[0])
+        return
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(fn, _strips(height)))
+        list(pool.map(fn, strips))
 
 
 def rgb_to_l_fast(rgb):
