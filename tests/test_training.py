@@ -187,6 +187,20 @@ def test_modes_set_the_masks_and_the_conditioning_histogram(tiny_gan):
         tiny_gan.palette_share, tiny_gan.auto_share = shares
 
 
+
+def test_hints_go_to_examples_without_a_reference_at_their_own_share(tiny_gan):
+    features = tiny_gan.features(_batch(batch=8))
+    saved = (tiny_gan.palette_share, tiny_gan.auto_share, tiny_gan.hints)
+    try:
+        tiny_gan.hints = dict(saved[2], share=0.0, share_free=1.0)
+        for palette_share, auto_share, hinted in ((0.0, 0.0, False), (0.0, 1.0, True), (1.0, 0.0, True)):
+            tiny_gan.palette_share, tiny_gan.auto_share = palette_share, auto_share
+            inputs, _, _ = tiny_gan.color_net_inputs(features, training=True)
+            per_example = inputs["hint_mask4"].numpy().sum(axis=(1, 2, 3))  # (B,) hinted cells
+            assert np.all(per_example > 0) if hinted else np.all(per_example == 0)
+    finally:
+        tiny_gan.palette_share, tiny_gan.auto_share, tiny_gan.hints = saved
+
 def test_masks_pixel_and_class_losses(tiny_gan):
     batch = _batch()
     batch["pair_kind"][:] = 1  # no self-augmented pair: no pixel loss

@@ -49,7 +49,8 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
     palette_share / auto_share: shares of examples trained as palette / automatic colorization.
     l1_all: smooth-L1 on every example (the regression ablation), not only self pairs.
     hints: keyword arguments of training.hint_simulation.simulate_hints (share, p, max_count,
-    colourful), used when the ColorNet has the hint input.
+    colourful), used when the ColorNet has the hint input; ``share`` is for reference examples and
+    ``share_free`` (default: ``share``) for automatic and palette ones.
 
     Built in full before fit() (here and in compile), so fit() skips Keras's symbolic build, which
     fails under MultiWorkerMirroredStrategy (SkipSymbolicBuildWhenBuilt, training.keras_compat).
@@ -134,7 +135,13 @@ class ColorizationGAN(SkipSymbolicBuildWhenBuilt, keras.Model):
         )
         if self.takes_hints:
             if training:
-                inputs["hint_ab4"], inputs["hint_mask4"] = simulate_hints(target_lab4[..., 1:], **self.hints)
+                hints = dict(self.hints)
+                share = hints.pop("share", 0.3)
+                free = hints.pop("share_free", share)
+                # (B,): a reference already shows colours (the truth's own for self pairs), so examples
+                # without one are where a hint teaches the network to spread a click.
+                hints["share"] = reference_mask * share + (1.0 - reference_mask) * free
+                inputs["hint_ab4"], inputs["hint_mask4"] = simulate_hints(target_lab4[..., 1:], **hints)
             else:  # evaluation and sample sheets: no hints, the common use
                 inputs["hint_ab4"] = tf.zeros_like(target_lab4[..., 1:])
                 inputs["hint_mask4"] = tf.zeros_like(target_lab4[..., :1])

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 def simulate_hints(truth_ab, share=0.3, p=0.125, max_count=24, colourful=0.5):
     """truth_ab (B, h, w, 2) ab/110 -> (hint_ab (B, h, w, 2) ab/110, zero where no hint,
-    hint_mask (B, h, w, 1) in {0, 1})."""
+    hint_mask (B, h, w, 1) in {0, 1}). share: one number, or (B,) per example."""
     truth_ab = tf.cast(truth_ab, tf.float32)
     shape = tf.shape(truth_ab)
     batch, cells = shape[0], shape[1] * shape[2]
