@@ -6,6 +6,8 @@ Measures, for the same data and model as ``exemplar train``:
 - training: one ColorizationGAN.fit of a warm-up step (tf.function tracing) then N timed steps,
   images/s = N * batch / seconds (the pipeline runs concurrently, as in real training);
 - peak resident memory of the process (ru_maxrss).
+TensorFlow's CPU runtime is set up as ``exemplar train`` does (training/cpu_runtime.py: pooling allocator,
+oneDNN kernels); set TF_CPU_ALLOCATOR_USE_BFC=false / TF_ENABLE_ONEDNN_OPTS=0 to measure without.
 
     python benchmarks/train_throughput.py [FOLDER] [--cache DIR] [--preset cpu] [--steps 20]
                                           [--batch-size N] [--set key=value ...] [--json FILE]
@@ -15,6 +17,7 @@ FOLDER defaults to ../shared/data/train relative to the repository root.
 
 import argparse
 import json
+import os
 import pathlib
 import resource
 import sys
@@ -68,6 +71,9 @@ def main():
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args()
 
+    from training import cpu_runtime
+
+    cpu_runtime.configure()  # as ``exemplar train``: TensorFlow's CPU allocator and kernels, before it starts
     import keras
     import tensorflow as tf
 
@@ -126,6 +132,7 @@ def main():
         "s_per_step": round(train_seconds / args.steps, 3),
         "train_images_per_s": round(args.steps * batch / train_seconds, 2),
         "peak_rss_mib": round(peak_rss_mib()),
+        "runtime": {name: os.environ.get(name) for name in cpu_runtime.DEFAULTS},
         "last_losses": {key: round(values[-1], 4) for key, values in history.items()},
     }
     for key, value in results.items():

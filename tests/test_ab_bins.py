@@ -123,3 +123,38 @@ def test_soft_encoding_is_the_one_hot_sum_of_the_nearest_bins(bins):
     direct = keras.ops.sum(keras.ops.one_hot(index, bins.count, dtype="float32") * weights[..., None], axis=-2)
     np.testing.assert_array_equal(np.asarray(bins.soft_encode(ab)), np.asarray(direct))
     np.testing.assert_array_equal(np.asarray(bins.soft_encode(ab[0, 0])), np.asarray(direct)[0, 0])  # one pixel
+
+
+def test_window_search_finds_the_nearest_bins_of_every_bin(bins):
+    """The soft encoding searches the 5 x 5 grid cells around a colour (AbBins._nearest_in_window):
+    for photo colours that is exact (the same bins, order, ties and values as searching all Q), and
+    a colour it cannot vouch for (far outside the gamut) makes the whole call search every bin."""
+    import keras
+    import tensorflow as tf
+
+    from exemplar.model.ab_bins import _nearest
+
+    rng = np.random.default_rng(4)
+    ab = np.concatenate([
+        bins.centres,  # ties: four bins at exactly 10 units
+        bins.centres + 5.0,  # halfway between cells: ties at every distance
+        bins.centres[rng.integers(bins.count, size=3000)] + rng.uniform(-6.0, 6.0, (3000, 2)),
+        np.round(bins.centres[rng.integers(bins.count, size=1000)] + rng.uniform(-6.0, 6.0, (1000, 2))),
+    ]).astype(np.float32)
+    ab = ab[np.min(np.linalg.norm(ab[:, None] - bins.centres[None], axis=-1), axis=1) < 8.0]  # photo-like colours
+    centres = keras.ops.convert_to_tensor(bins.centres)
+    distance2 = keras.ops.square(ab[:, :1] - centres[:, 0]) + keras.ops.square(ab[:, 1:] - centres[:, 1])
+    every_value, every_index = _nearest(distance2, bins.neighbours)
+    value, index, exact = bins._nearest_in_window(tf.constant(ab))
+    exact = np.asarray(exact)
+    assert exact.mean() > 0.95  # the rest: next to a lone bin on the gamut's rim, fewer than 5 within 24 units
+    np.testing.assert_array_equal(np.asarray(index)[exact], np.asarray(every_index)[exact])
+    np.testing.assert_array_equal(np.asarray(value)[exact], np.asarray(every_value)[exact])
+    # One colour far off the grid: not exact, and the encoding (all of it) equals the direct form's.
+    far = np.concatenate([ab[:50], [[300.0, -300.0]]]).astype(np.float32)
+    assert not np.asarray(bins._nearest_in_window(tf.constant(far))[2])[-1]
+    distance2 = keras.ops.sum(keras.ops.square(far[:, None, :] - centres), axis=-1)
+    negative, nearest = keras.ops.top_k(-distance2, k=bins.neighbours)
+    weights = keras.ops.softmax(negative / (2.0 * bins.sigma**2), axis=-1)
+    direct = keras.ops.sum(keras.ops.one_hot(nearest, bins.count, dtype="float32") * weights[..., None], axis=-2)
+    np.testing.assert_array_equal(np.asarray(bins.soft_encode(far)), np.asarray(direct))

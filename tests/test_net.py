@@ -249,6 +249,23 @@ def test_color_net_output_shapes_and_ranges(color_net):
     assert set(ColorNet(width=8, hist_bins=HIST_BINS).output) == {"prior_logits", "reference_probs", "gate"}
 
 
+def test_reference_probs_are_data_and_a_step_does_not_differentiate_them(color_net):
+    """The warped reference distribution is no function of a weight (reference colours warped by fixed
+    features): cut with stop_gradient, so a training step's tape no longer walks back through it (the
+    slice of the warped values, its upsampling), where before it computed zeros only to drop them."""
+    inputs = color_net_inputs(32, 32, 32, 32)
+    weights = np.random.default_rng(5).uniform(size=AbBins().count).astype(np.float32)
+    warped_net = keras.Model(color_net.input, color_net.get_layer("assign8").output)  # before the cut
+    with tf.GradientTape(persistent=True) as tape:
+        probs = color_net(inputs, training=True)["reference_probs"]
+        warped, _ = warped_net(inputs, training=True)
+        cut = tf.reduce_sum(probs * weights)
+        uncut = tf.reduce_sum(warped[..., : AbBins().count] * weights)
+    assert all(g is None for g in tape.gradient(cut, color_net.trainable_variables))
+    # Without the cut the same channels give every weight a gradient of exactly zero: nothing is lost.
+    assert all(g is None or not np.any(np.asarray(g)) for g in tape.gradient(uncut, color_net.trainable_variables))
+
+
 def test_mix_rows_are_distributions_and_follow_overrides_the_gate(color_net):
     inputs = color_net_inputs(32, 64, 64, 32, batch=3)
     inputs["reference_mask"][2] = 0.0  # the last example has no reference

@@ -530,3 +530,19 @@ def test_gpu_preset_code_path_trains_on_a_cpu(tmp_path, write_class_photos):
     assert all(np.isfinite(values[-1]) for values in history.values()), history
     assert (tmp_path / "run" / "checkpoints" / "generator_epoch001.weights.h5").exists()
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run
+
+
+def test_cpu_runtime_defaults_are_set_before_tensorflow_only(monkeypatch):
+    """training.cpu_runtime: the pooling allocator and oneDNN are defaults (a value in the environment
+    wins), set only while TensorFlow has not started (here it has: nothing is set)."""
+    import sys as sys_module
+
+    from training import cpu_runtime
+
+    assert cpu_runtime.configure() == []  # this test process imported TensorFlow already
+    monkeypatch.delitem(sys_module.modules, "tensorflow")
+    monkeypatch.setenv("TF_CPU_ALLOCATOR_USE_BFC", "false")  # recorded, so the test leaves the environment as it was
+    monkeypatch.delenv("TF_CPU_ALLOCATOR_USE_BFC")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert cpu_runtime.configure() == ["TF_CPU_ALLOCATOR_USE_BFC"]
+    assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true" and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"

@@ -70,7 +70,9 @@ def train(
     import sys
 
     from exemplar.core.quiet_tensorflow import import_tensorflow_quietly
+    from training import cpu_runtime
 
+    cpu_runtime.configure()  # pooling allocator and oneDNN kernels: read when TensorFlow starts
     import_tensorflow_quietly()
     with user_errors():
         from training import config as config_lib

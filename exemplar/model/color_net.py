@@ -163,7 +163,10 @@ class ColorNet(keras.Model):
         target8 = matching_features(inputs["target_s8"], inputs["target_s16"], inputs["target_s32"], "target")
         reference8 = matching_features(inputs["reference_s8"], inputs["reference_s16"], inputs["reference_s32"], "reference")
         warped, sims = Correspondence(temperature, top_k, constant_channels=q, name="assign8")(target8, reference8, values)
-        warped_q8 = warped[..., :q]  # (B, H/8, W/8, Q), rows sum to 1
+        # (B, H/8, W/8, Q), rows sum to 1: data warped by fixed features (the constant channels), no
+        # function of a weight. Cut here, a training step does not carry the loss's gradient back
+        # through this slice of the warped values and its upsampling only to drop it (same numbers).
+        warped_q8 = keras.ops.stop_gradient(warped[..., :q])
 
         # Global colour: histogram (zero in automatic mode) and which mode this is.
         hist = keras.layers.Multiply(name="masked_hist")([inputs["reference_hist"], hist_mask])
