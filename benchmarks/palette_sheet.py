@@ -2,7 +2,8 @@
 
 One sheet per photo, one row per palette (the 7 built-ins and a custom one), columns: the truth,
 the release's palette colorization, then the semantic, grade and strict looks of this checkout.
-The network runs once per photo and palette; the looks come from that one prior (as in
+The network runs once per photo and palette, and once per photo in automatic mode (the prior
+NetColorizer passes as ``own_prior``); the looks come from those priors (as in
 ``benchmarks/restyle.py --only quality``). ``--small`` also writes a JPEG of the first two photos
 and three palettes (truth, release, semantic, grade) for the docs; ``--only-small`` writes only it.
 
@@ -20,7 +21,7 @@ import numpy as np
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.restyle import CUSTOM, DEFAULT_DATA, LOOKS, cached_inputs, release_transport  # noqa: E402
+from benchmarks.restyle import CUSTOM, DEFAULT_DATA, LOOKS, cached_inputs, cached_own_prior, release_transport  # noqa: E402
 
 # Three portraits and three landscapes: (label, path under val/, index in the sorted folder)
 PHOTOS = [("portrait-face", "faces", 0), ("portrait-fez", "bsds", 33), ("portrait-street", "people", 30),
@@ -30,23 +31,31 @@ SMALL = (["portrait-fez", "landscape-mountains"], ["teal-orange", "autumn", CUST
 
 def looks_of(colorizer, truth, palette, assign, old_assign, cached=None):
     """{look: (H, W, 3) sRGB} for one photo and palette, composed as Colorizer.run does.
-    cached: a prior file of ``benchmarks/restyle.py --cache`` for this photo and palette, used when it exists."""
+    This checkout's looks get the network's automatic prior (``own_prior``) as NetColorizer passes it;
+    the release's code had none.
+    cached: a prior file of ``benchmarks/restyle.py --cache`` for this photo and palette, used when it
+    exists (with the photo's ``_automatic.npz`` beside it)."""
     import exemplar.methods.palette_transport as transport
     from exemplar.core.color import l_to_grey_rgb, lab_to_rgb_keep_l, rgb_to_l
     from exemplar.core.guided_filter import guided_upsample
 
     captured = {}
 
-    def every_look(prior, l, palette, centres, temperature, **kwargs):
+    def every_look(prior, l, palette, centres, temperature, own_prior=None, **kwargs):
         captured["release"] = old_assign(prior, l, palette, centres, temperature)
         for mode in LOOKS[1:]:
-            captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={})
+            captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={},
+                                    own_prior=own_prior)
         return captured["semantic"]
 
     l_full = rgb_to_l(truth)
     if cached is not None and cached.exists():
         prior, l, centres, temperature = cached_inputs(cached)
-        every_look(prior, l, palette, centres, temperature)
+        own_prior = cached_own_prior(cached)
+        if own_prior is None:
+            raise SystemExit(f"{cached}: no automatic prior beside it (prime the cache with this checkout's "
+                             "benchmarks/restyle.py --cache ... --prime)")
+        every_look(prior, l, palette, centres, temperature, own_prior=own_prior)
     else:
         transport.assign_palette = every_look
         try:

@@ -19,8 +19,8 @@ The network runs once per photo and palette (and once per photo in automatic mod
 NetColorizer passes as ``own_prior``, what the network paints with no palette); every look is
 computed from those same priors and composed as Colorizer.run does (guided upsampling to full size,
 L kept). ``--cache`` keeps them (``<set>_<stem>_<palette>.npz``, ``<set>_<stem>_automatic.npz``);
-``--looks before --before REV`` adds REV's semantic look on the same priors (a revision whose
-``assign_palette`` had no ``own_prior``: the palette-conditioned prior alone).
+``--looks before --before REV`` adds REV's semantic look on the same priors (given the automatic
+prior where REV's ``assign_palette`` takes ``own_prior``; else the palette-conditioned prior alone).
 
 (b) Reference search. Every photo of ``val/scenes/<class>/*.jpg`` (600 photos, 6 classes) is
 a target; its top-1 reference among the OTHER photos is picked with ``ReferenceIndex`` and
@@ -163,14 +163,17 @@ def quality(data, size, release, limit, judge_name, out, cache=None, prime=False
     colorizer = Colorizer(method="net", size=size)
     assign, old_assign = transport.assign_palette, release_transport(release)
     before_assign = release_transport(before) if "before" in looks else None
+    before_takes_own = before_assign is not None and "own_prior" in inspect.signature(before_assign).parameters
     palettes = [parse_palette(name) for name in BUILTIN] + [parse_palette(CUSTOM)]
     captured = {}
 
     def every_look(prior, l, palette, centres, temperature, own_prior=None, **kwargs):  # called by NetColorizer, once a run
         if "release" in looks:
             captured["release"] = old_assign(prior, l, palette, centres, temperature)
-        if "before" in looks:  # --before's code had no own prior: its semantic look on the conditioned prior
-            captured["before"] = before_assign(prior, l, palette, centres, temperature, mode="semantic", report={})
+        if "before" in looks:  # --before's semantic look; with the automatic prior where its code takes one
+            extra = {"own_prior": own_prior} if before_takes_own else {}
+            captured["before"] = before_assign(prior, l, palette, centres, temperature, mode="semantic", report={},
+                                               **extra)
         for mode in looks:
             if mode not in ("release", "before"):
                 captured[mode] = assign(prior, l, palette, centres, temperature, mode=mode, report={},
@@ -311,7 +314,7 @@ def main():
     parser.add_argument("--looks", default=",".join(LOOKS), help="(q): comma-separated looks to measure (release, semantic, strict, grade)")
     parser.add_argument("--split", default="val", help="(q): val, or train to tune on photos the figures do not use")
     parser.add_argument("--before", help="(q): a git revision whose semantic look is measured as the look 'before' "
-                        "(on the palette-conditioned prior alone, as that code had it)")
+                        "(with the automatic prior where that code takes it, else the palette-conditioned prior alone)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # the val photos are colour photos used as grey targets
     if args.only in (None, "palettes"):

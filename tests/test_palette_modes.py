@@ -206,3 +206,31 @@ def test_skin_does_not_take_a_palette_s_pure_yellow(name, pulled):
     assert np.mean(np.linalg.norm(face_ab - yellow, axis=-1) > 25.0) > 0.95  # nowhere near the yellow
     assert np.median(hue) < 72.0 and np.median(np.linalg.norm(face_ab, axis=-1)) < 30.0  # skin's hue (the last
     # revision's face under the pulled prior: hue 82, a cream-yellow)
+
+
+
+def test_a_colour_that_clashes_with_the_network_s_sure_hue_leans_back_to_it(monkeypatch):
+    """Grass the network paints green (chroma 46), under a palette with no green: a yellow-orange (54 ab
+    units from the green) and a blue weighted twice (81 units, hue 140 degrees from the green). Both
+    are past FAR, so the weight gives the grass the blue; its hue clashes with the network's, so the
+    grass is blended towards the green and toned down: a faint green-grey, no blue (without the lean, as
+    shipped: blue, b -5.5, on all of it). The lean is off by default (CLASH_BLEND 0); 0.6 as measured."""
+    import exemplar.methods.palette_transport as transport
+
+    monkeypatch.setattr(transport, "CLASH_BLEND", 0.6)
+    rng = np.random.default_rng(2)
+    l = (55.0 + rng.uniform(-5, 5, (H, W))).astype(np.float32)
+    bump = np.exp(-((CENTRES - np.float32([-30.0, 35.0])) ** 2).sum(-1) / (2 * 10.0**2))
+    prior = np.broadcast_to(bump / bump.sum(), (H // 4, W // 4, len(CENTRES))).astype(np.float32)
+    palette = Palette(lab=[[60.0, 20.0, 55.0], [60.0, 0.0, -40.0]], weights=[1, 2], name="no-green")
+    ab = assign_palette(prior, l, palette, CENTRES, temperature=0.38, report={}, own_prior=prior)
+    inner = ab[8:-8, 8:-8].reshape(-1, 2)
+    assert np.all(inner[:, 1] > 0.0) and np.all(inner[:, 0] < 0.0)  # nothing blue: the green's side of a and b
+    assert np.linalg.norm(inner, axis=-1).max() < 10.0  # toned down (FIT_FLOOR): nothing in the palette fits grass
+
+    # where the network is unsure (near grey), nothing clashes: the palette's colour stays
+    grey = np.exp(-((CENTRES - np.float32([1.0, 1.0])) ** 2).sum(-1) / (2 * 10.0**2))
+    unsure = np.broadcast_to(grey / grey.sum(), prior.shape).astype(np.float32)
+    ab = assign_palette(unsure, l, palette, CENTRES, temperature=0.38, report={}, own_prior=unsure)
+    towards = ab[8:-8, 8:-8].reshape(-1, 2) @ palette.lab[:, 1:].T
+    assert np.all(towards.max(-1) > 0.0) and np.mean(np.argmax(towards, -1) == 1) > 0.95  # the blue

@@ -33,6 +33,11 @@ palette-conditioned prior divided by the palette's density, a weaker stand-in):
   tint only, and the very lightest regions (a face mask, grey hair) lose chroma by L (HIGHLIGHT_L,
   HIGHLIGHT_CHROMA).
 ``strict`` keeps the palette's colours whole.
+In semantic, before them, a region whose colour's hue clashes with the network's automatic colour
+(more than HUE_CLASH degrees apart where the network's chroma is above HUE_SURE: a teal lawn, a blue
+jacket it paints olive) can lean CLASH_BLEND of the way back to that colour (only with ``own_prior``;
+off, 0, by default: measured on whole val it did not bring the looks to the issue's top-1 target and
+cost the palettes' colours, docs/palettes.md).
 
 The ``match`` method has no colour prior: its palette looks are tone only (``Palette.assign_ab``).
 """
@@ -73,6 +78,10 @@ NEUTRAL_GAIN = 1.0  # a light region the network paints near grey takes at most 
 NEUTRAL_FLOOR = 6.0  # ab units: the light tint a near-grey light region keeps
 NEUTRAL_L = (60.0, 80.0)  # calm L over which that limit comes in (shadows may still be toned)
 NEUTRAL_OWN = (8.0, 16.0)  # ab units: the network's own chroma over which a region stops being near grey
+HUE_SURE = (3.0, 10.0)  # ab units: the network's own chroma over which its hue starts/ends counting
+HUE_CLASH = (45.0, 100.0)  # degrees between a region's colour and the network's: start/end of a clash
+CLASH_BLEND = 0.0  # share of the network's own colour a region whose hue clashes with it leans back to (0: off;
+# 0.6 measured in docs/palettes.md, 2026-12-03 "Leaning back to the network's hue": not shipped)
 
 
 def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATIONS, mode=None, report=None,
@@ -121,7 +130,13 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
         warn_under_covered(palette, coverage)
     if mode == "strict":
         fit = np.ones(l4.shape)  # strict keeps the palette's colours whole
-    ab4 = (share @ colours[:, 1:]) * edge_aware_smooth(fit[..., None], l4)  # (h4, w4, 2)
+    ab4 = share @ colours[:, 1:]  # (h4, w4, 2)
+    if mode == "semantic" and own_prior is not None and CLASH_BLEND > 0.0:
+        # A colour whose hue clashes with the network's sure one (a teal bear, a blue lawn) leans back to it.
+        # Not against the stand-in (the conditioned prior divided by the palette's density): dividing takes
+        # the palette's own hues out of it, so every palette colour would clash with it.
+        ab4 = ab4 + edge_aware_smooth((CLASH_BLEND * hue_clash(ab4, own))[..., None], l4) * (own - ab4)
+    ab4 = ab4 * edge_aware_smooth(fit[..., None], l4)  # (h4, w4, 2)
     if mode != "strict":
         if own is None:
             own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
@@ -130,6 +145,15 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
         ab4 = protect(ab4, l4, skin, skin_ab, own)
     ab4 = ab4.astype(np.float32)
     return calm_upsample(in_gamut(ab4, l, (w4, h4)), l)
+
+
+def hue_clash(ab4, own):
+    """(h4, w4) in [0, 1]: 0 where the region's colour has the network's hue or the network has no hue
+    there (near grey), 1 where the hues clash (a teal or blue animal the network paints a dull brown,
+    a blue jacket it paints olive)."""
+    cos = (ab4 * own).sum(-1) / np.maximum(np.linalg.norm(ab4, axis=-1) * np.linalg.norm(own, axis=-1), 1e-6)
+    angle = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return smoothstep(angle, *HUE_CLASH) * smoothstep(np.linalg.norm(own, axis=-1), *HUE_SURE)
 
 
 def skin_prior(own):
