@@ -108,14 +108,14 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
     l4 = cv2.resize(l, (w4, h4), interpolation=cv2.INTER_AREA)  # (h4, w4): texture averaged 4x4
     colours = np.asarray(palette.lab, np.float64)  # (K, 3)
     fit = np.ones(l4.shape)  # (h4, w4) chroma scale
-    own = None
+    # The network's own colour: every look but grade scores with it, every look but strict protects with it.
+    own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
+                     unpull=own_prior is None)
+    skin, skin_ab = skin_prior(own)
     if mode == "grade":
         share = tone_slices(calm_l(l4), palette, TONE_SOFTNESS["grade"], by_rank=False)  # (h4, w4, K)
     else:
-        own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
-                         unpull=own_prior is None)
         score, fit = semantic_scores(own, l4, palette)
-        skin, skin_ab = skin_prior(own)
         if mode == "semantic":  # skin takes the palette's most skin-like colour where it has one
             score = score + SKIN_BONUS * skin[..., None] * np.exp(
                 -((colours[None, None, :, 1:] - skin_ab[..., None, :]) ** 2).sum(-1) / (2 * SKIN_SPREAD**2))
@@ -138,10 +138,6 @@ def assign_palette(prior, l, palette, centres, temperature, iterations=ITERATION
         ab4 = ab4 + edge_aware_smooth((CLASH_BLEND * hue_clash(ab4, own))[..., None], l4) * (own - ab4)
     ab4 = ab4 * edge_aware_smooth(fit[..., None], l4)  # (h4, w4, 2)
     if mode != "strict":
-        if own is None:
-            own = own_colour(prior if own_prior is None else own_prior, l4, palette, centres, temperature,
-                             unpull=own_prior is None)
-            skin, skin_ab = skin_prior(own)
         ab4 = protect(ab4, l4, skin, skin_ab, own)
     ab4 = ab4.astype(np.float32)
     return calm_upsample(in_gamut(ab4, l, (w4, h4)), l)
