@@ -124,7 +124,9 @@ class TrainConfig:
     seed: int = 0  # keras.utils.set_random_seed
     init_weights: str | None = None  # generator weights (.weights.h5 of a run's checkpoints) to start from
     run_eagerly: bool = False  # debugging and tests: no tf.function (slower steps, but no ~15 s tracing)
-    jit_compile: bool = False  # XLA train step: slower on the 2-core CPU (370 vs 282 ms a step of 16); for GPUs
+    # XLA train step: slower on both 2-core CPUs measured (370 vs 282 ms a step of 16; on the AVX2 VM with
+    # oneDNN 603 vs 521 ms, benchmarks/train_throughput.py idle); for GPUs
+    jit_compile: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
