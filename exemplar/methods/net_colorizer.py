@@ -77,6 +77,8 @@ class NetColorizer:
         self.encoder = encoder
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
+        # Read when the decode graph is traced (the first call): set it before, or call _to_ab eagerly.
+        self.unsure_entropy = UNSURE_ENTROPY
         self.bins = AbBins()
         self.hist_bins = self.net.hist_bins
         # One graph for all sizes: spatial dims are None, and the ColorNet's upsampling reads sizes at
@@ -121,10 +123,10 @@ class NetColorizer:
 
     def _certainty(self, outputs, inputs):
         """(1, h/4, w/4, 1): 1, or in automatic mode (no reference, no histogram) how sure the prior
-        is: 1 below UNSURE_ENTROPY[0] of normalised entropy, 0 above [1]."""
+        is: 1 below self.unsure_entropy[0] (UNSURE_ENTROPY) of normalised entropy, 0 above [1]."""
         prior = tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1)
         entropy = -tf.reduce_sum(prior * tf.math.log(prior + 1e-9), -1, keepdims=True) / np.log(self.bins.count)
-        low, high = UNSURE_ENTROPY
+        low, high = self.unsure_entropy
         sure = tf.clip_by_value((high - entropy) / (high - low), 0.0, 1.0)
         automatic = ((1.0 - inputs["reference_mask"]) * (1.0 - inputs["hist_mask"]))[:, None, None]  # (1, 1, 1, 1)
         return 1.0 - automatic * (1.0 - sure)

@@ -1,0 +1,126 @@
+"""Automatic mode's decoding settings, swept: vividness (1 - the annealed-mean temperature) and the
+entropy band over which unsure colour fades to grey (exemplar.methods.net_colorizer.UNSURE_ENTROPY).
+
+Both act after the network, so the network runs once per photo and every setting re-decodes its
+outputs (the encoder and the ColorNet are memoised for the photo in hand). Per val folder and setting:
+PSNR, colourfulness against the truth's (mean over photos of output / truth), and top-1 agreement of
+each judge (an ImageNet classifier names the same class on the output as on the truth).
+
+``--half even`` / ``--half odd`` keeps every other photo of each folder (sorted), so settings can be
+chosen on one half and checked on the other.
+
+    python benchmarks/decode_sweep.py [--folders bsds,people,...] [--half even|odd|all] [--limit N]
+        [--vividness 0.5,0.62,0.75] [--unsure 0.6-0.85,0.5-0.75,off] [--judges lite2,lite1]
+        [--weights DIR] [--size 256] [--json FILE]
+"""
+
+import argparse
+import hashlib
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from quality import DEFAULT_DATA, VAL_FOLDERS, folder_photos  # noqa: E402
+
+
+def parse_band(text):
+    """"0.6-0.85" -> (0.6, 0.85); "off" -> no fading (a band above any entropy)."""
+    if text == "off":
+        return (2.0, 3.0)
+    low, high = (float(v) for v in text.split("-"))
+    return (low, high)
+
+
+def memoise_one(function):
+    """Wrap ``function(inputs, ...)`` so that a call with the same input arrays as the last reuses its result."""
+    last = {"key": None, "value": None}
+
+    def key_of(value):
+        digest = hashlib.sha1()
+        items = sorted(value.items()) if isinstance(value, dict) else [("", value)]
+        for name, array in items:
+            array = np.ascontiguousarray(array)
+            digest.update(name.encode() + str(array.shape).encode() + array.tobytes())
+        return digest.hexdigest()
+
+    def wrapped(inputs, *args, **kwargs):
+        key = key_of(inputs)
+        if key != last["key"]:
+            last["key"], last["value"] = key, function(inputs, *args, **kwargs)
+        return last["value"]
+
+    return wrapped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folders", default=",".join(VAL_FOLDERS), help="comma-separated val folders (default all)")
+    parser.add_argument("--half", choices=("even", "odd", "all"), default="all", help="every other photo of each folder")
+    parser.add_argument("--limit", type=int, default=None, help="at most N photos per folder (after --half)")
+    parser.add_argument("--vividness", default="0.62", help="comma-separated vividness values")
+    parser.add_argument("--unsure", default="0.6-0.85", help="comma-separated entropy bands LOW-HIGH, or off")
+    parser.add_argument("--judges", default="lite2,lite1", help="comma-separated judges (lite0, lite1, lite2)")
+    parser.add_argument("--weights", type=pathlib.Path, default=None, help="model folder (default: the shipped one)")
+    parser.add_argument("--size", type=int, default=256, help="working resolution (default 256)")
+    parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
+    parser.add_argument("--json", type=pathlib.Path, default=None, help="write the per-photo rows to this JSON file")
+    args = parser.parse_args()
+
+    from exemplar.core.color import l_to_grey_rgb, rgb_to_l
+    from exemplar.evaluation import metrics
+    from exemplar.evaluation.imagenet_agreement import ImageNetAgreement
+    from exemplar.evaluation.protocols import read_rgb
+    from exemplar.pipeline.colorizer import Colorizer
+
+    colorizer = Colorizer(method="net", size=args.size, weights=args.weights)
+    net = colorizer.method
+    net._encode = memoise_one(net._encode)  # the same photo's features for every setting
+    net._net = memoise_one(net._net)
+    net._decode = net._to_ab  # eager, so that unsure_entropy is read at each call
+    judges = {name: ImageNetAgreement(name) for name in args.judges.split(",")}
+    settings = [(float(v), band) for v in args.vividness.split(",") for band in args.unsure.split(",")]
+
+    rows = []
+    start = time.perf_counter()
+    for folder in args.folders.split(","):
+        photos = folder_photos(args.data, folder)
+        photos = {"even": photos[0::2], "odd": photos[1::2], "all": photos}[args.half][: args.limit]
+        for path in photos:
+            truth = read_rgb(path)
+            grey = np.repeat(l_to_grey_rgb(rgb_to_l(truth))[..., None], 3, axis=-1)
+            truth_class = {name: judge.top1([truth])[0] for name, judge in judges.items()}
+            truth_colour = metrics.colourfulness(truth)
+            outputs = {"grey": grey}
+            for vividness, band in settings:
+                net.temperature, net.unsure_entropy = 1.0 - vividness, parse_band(band)
+                outputs[f"{vividness:g} {band}"] = np.clip(colorizer.colorize(grey[..., 0]), 0.0, 1.0)
+            for setting, output in outputs.items():
+                row = {"folder": folder, "photo": path.name, "setting": setting,
+                       "psnr": metrics.psnr_rgb(output, truth),
+                       "colour_ratio": metrics.colourfulness(output) / max(truth_colour, 1e-6)}
+                for name, judge in judges.items():
+                    row[f"top1_{name}"] = float(judge.top1([output])[0] == truth_class[name])
+                rows.append(row)
+        print(f"{folder}: {len(photos)} photos, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows))
+    columns = ["psnr", "colour_ratio"] + [f"top1_{name}" for name in judges]
+    print("| folder | setting | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for folder in args.folders.split(",") + ["all"]:
+        chosen = [r for r in rows if folder in ("all", r["folder"])]
+        for setting in dict.fromkeys(r["setting"] for r in chosen):
+            values = [[r[c] for r in chosen if r["setting"] == setting] for c in columns]
+            print(f"| {folder} | {setting} | " + " | ".join(f"{np.mean(v):.3f}" for v in values) + " |")
+
+
+if __name__ == "__main__":
+    main()
