@@ -15,7 +15,6 @@ chosen on one half and checked on the other.
 """
 
 import argparse
-import hashlib
 import json
 import pathlib
 import sys
@@ -39,19 +38,14 @@ def parse_band(text):
 
 
 def memoise_one(function):
-    """Wrap ``function(inputs, ...)`` so that a call with the same input arrays as the last reuses its result."""
+    """Wrap ``function(inputs, ...)`` (inputs an array or a dict of arrays) so that a call with the same
+    input arrays as the last reuses its result."""
+    from exemplar.methods.net_colorizer import arrays_digest
+
     last = {"key": None, "value": None}
 
-    def key_of(value):
-        digest = hashlib.sha1()
-        items = sorted(value.items()) if isinstance(value, dict) else [("", value)]
-        for name, array in items:
-            array = np.ascontiguousarray(array)
-            digest.update(name.encode() + str(array.shape).encode() + array.tobytes())
-        return digest.hexdigest()
-
     def wrapped(inputs, *args, **kwargs):
-        key = key_of(inputs)
+        key = arrays_digest(inputs if isinstance(inputs, dict) else {"": inputs})
         if key != last["key"]:
             last["key"], last["value"] = key, function(inputs, *args, **kwargs)
         return last["value"]
@@ -83,7 +77,7 @@ def main():
     net = colorizer.method
     net._encode = memoise_one(net._encode)  # the same photo's features for every setting
     net._net = memoise_one(net._net)
-    net._decode = net._to_ab  # eager, so that unsure_entropy is read at each call
+    net._decode = net._to_ab  # eager: inside the traced graph the memoised ColorNet would run at every call
     judges = {name: ImageNetAgreement(name) for name in args.judges.split(",")}
     settings = [(float(v), band) for v in args.vividness.split(",") for band in args.unsure.split(",")]
 
@@ -94,13 +88,13 @@ def main():
         photos = {"even": photos[0::2], "odd": photos[1::2], "all": photos}[args.half][: args.limit]
         for path in photos:
             truth = read_rgb(path)
-            grey = np.repeat(l_to_grey_rgb(rgb_to_l(truth))[..., None], 3, axis=-1)
+            grey = l_to_grey_rgb(rgb_to_l(truth))  # (H, W): the luminance is all the network gets
             truth_class = {name: judge.top1([truth])[0] for name, judge in judges.items()}
             truth_colour = metrics.colourfulness(truth)
-            outputs = {"grey": grey}
+            outputs = {"grey": np.repeat(grey[..., None], 3, axis=-1)}
             for vividness, band in settings:
                 net.temperature, net.unsure_entropy = 1.0 - vividness, parse_band(band)
-                outputs[f"{vividness:g} {band}"] = np.clip(colorizer.colorize(grey[..., 0]), 0.0, 1.0)
+                outputs[f"{vividness:g} {band}"] = np.clip(colorizer.colorize(grey), 0.0, 1.0)
             for setting, output in outputs.items():
                 row = {"folder": folder, "photo": path.name, "setting": setting,
                        "psnr": metrics.psnr_rgb(output, truth),

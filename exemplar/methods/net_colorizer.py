@@ -77,8 +77,7 @@ class NetColorizer:
         self.encoder = encoder
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
-        # Read when the decode graph is traced (the first call): set it before, or call _to_ab eagerly.
-        self.unsure_entropy = UNSURE_ENTROPY
+        self.unsure_entropy = UNSURE_ENTROPY  # automatic mode's fading band, given to the decode graph at each call
         self.bins = AbBins()
         self.hist_bins = self.net.hist_bins
         # One graph for all sizes: spatial dims are None, and the ColorNet's upsampling reads sizes at
@@ -93,7 +92,8 @@ class NetColorizer:
             "reference8": self.net.get_layer("reference_match8").output,
         })
         spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.net.input.items()}
-        self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32)])
+        self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32),
+                                                                 tf.TensorSpec((2,), tf.float32)])
         self._prior = tf.function(lambda inputs: tf.nn.softmax(self.net(inputs, training=False)["prior_logits"])[0],
                                   input_signature=[spec])
         # The last reference's network inputs (key, inputs): a film's keyframes, or a batch with one
@@ -103,7 +103,7 @@ class NetColorizer:
         self._stand_in = None  # the neutral stand-in reference's features (palette, automatic): encoded once
         self._last_automatic = (None, None)  # (key of the target inputs, automatic prior): palette mode's own colours
 
-    def _to_ab(self, inputs, temperature):
+    def _to_ab(self, inputs, temperature, unsure_entropy):
         """ColorNet outputs decoded (exemplar.model.color_net.decode_ab) -> (h/4, w/4, 2) ab, the
         reference's part warped at 1/4 and followed wherever the match is confident (unless hinted)."""
         from exemplar.model.color_net import decode_ab
@@ -118,15 +118,15 @@ class NetColorizer:
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
             floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
         ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
-                       self._certainty(outputs, inputs))[0]
+                       self._certainty(outputs, inputs, unsure_entropy))[0]
         return ab
 
-    def _certainty(self, outputs, inputs):
+    def _certainty(self, outputs, inputs, unsure_entropy):
         """(1, h/4, w/4, 1): 1, or in automatic mode (no reference, no histogram) how sure the prior
-        is: 1 below self.unsure_entropy[0] (UNSURE_ENTROPY) of normalised entropy, 0 above [1]."""
+        is: 1 below unsure_entropy[0] (UNSURE_ENTROPY by default) of normalised entropy, 0 above [1]."""
         prior = tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1)
         entropy = -tf.reduce_sum(prior * tf.math.log(prior + 1e-9), -1, keepdims=True) / np.log(self.bins.count)
-        low, high = self.unsure_entropy
+        low, high = unsure_entropy[0], unsure_entropy[1]
         sure = tf.clip_by_value((high - entropy) / (high - low), 0.0, 1.0)
         automatic = ((1.0 - inputs["reference_mask"]) * (1.0 - inputs["hist_mask"]))[:, None, None]  # (1, 1, 1, 1)
         return 1.0 - automatic * (1.0 - sure)
@@ -189,7 +189,8 @@ class NetColorizer:
         temperature = self.temperature if temperature is None else temperature
         full_l = np.asarray(target_l, np.float32) / 100.0
         if palette is None:
-            ab4 = np.asarray(self._decode(inputs, np.float32(temperature)))  # (h32/4, w32/4, 2) ab
+            unsure = np.float32(self.unsure_entropy)
+            ab4 = np.asarray(self._decode(inputs, np.float32(temperature), unsure))  # (h32/4, w32/4, 2) ab
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
             # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
             return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
@@ -213,10 +214,7 @@ class NetColorizer:
         stand-in reference, no histogram), the palette's conditioning taken away. The last one is
         kept: restyling one photo with several palettes runs it once."""
         target = {key: value for key, value in inputs.items() if not key.startswith("reference") and key != "hist_mask"}
-        digest = hashlib.sha1()
-        for key in sorted(target):
-            digest.update(key.encode() + str(target[key].shape).encode() + np.ascontiguousarray(target[key]).tobytes())
-        key = digest.hexdigest()
+        key = arrays_digest(target)
         last_key, prior = self._last_automatic
         if key != last_key:
             prior = np.asarray(self._prior(target | self._reference_inputs(None, None)))
@@ -250,6 +248,15 @@ class NetColorizer:
         """Automatic colorization: no reference, no palette; the network's own colours."""
         return self._predict(target_l, self._reference_inputs(None, None), temperature=self._temperature(vividness),
                              hints=hints)
+
+
+def arrays_digest(arrays):
+    """{name: array} -> sha1 hex digest of the names, shapes and bytes: equal inputs, equal key."""
+    digest = hashlib.sha1()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(name.encode() + str(array.shape).encode() + array.tobytes())
+    return digest.hexdigest()
 
 
 def hint_maps(hints, l4, l_full):
