@@ -233,6 +233,23 @@ def test_default_follows_a_reference_that_is_the_scene_itself(net):
     np.testing.assert_allclose(contrast, [60.0, -20.0], atol=10.0)
 
 
+def test_the_follow_band_is_read_at_every_call_without_a_new_trace(model_dir, random_encoder):
+    """follow_confidence goes into the traced decode as an argument: a band below every cosine copies
+    the one-colour reference everywhere (as follow_reference does); one above every cosine leaves the
+    learned gate alone; setting it after the first call takes effect with the same trace."""
+    colorizer = NetColorizer(model_dir, encoder=random_encoder)
+    target, reference = _target_l(), [_reference_lab((30.0, -20.0))]
+    colorizer.follow_confidence = (-2.0, -1.0)  # every match counts as confident
+    always = colorizer.predict_ab(target, reference)
+    colorizer.follow_confidence = (2.0, 3.0)  # none does: the learned gate of an untrained net
+    learned = colorizer.predict_ab(target, reference)
+    assert colorizer._decode.experimental_get_tracing_count() == 1
+    np.testing.assert_allclose(always.reshape(-1, 2).mean(0), [30.0, -20.0], atol=1.5)
+    assert np.abs(learned.reshape(-1, 2).mean(0) - [30.0, -20.0]).max() > 5.0
+    follow = NetColorizer(model_dir, follow_reference=True, encoder=random_encoder).predict_ab(target, reference)
+    np.testing.assert_allclose(always, follow, atol=1.0)
+
+
 def test_vividness_raises_chroma_and_is_range_checked(model_dir, random_encoder):
     l = _target_l()
     chroma = [_chroma(NetColorizer(model_dir, vividness=v, encoder=random_encoder).predict_ab_auto(l))

@@ -78,6 +78,7 @@ class NetColorizer:
         self.follow = 1.0 if follow_reference else None
         self.temperature = 1.0 - vividness
         self.unsure_entropy = UNSURE_ENTROPY  # automatic mode's fading band, given to the decode graph at each call
+        self.follow_confidence = FOLLOW_CONFIDENCE  # reference mode's confident-match band, given the same way
         self.bins = AbBins()
         self.hist_bins = self.net.hist_bins
         # One graph for all sizes: spatial dims are None, and the ColorNet's upsampling reads sizes at
@@ -93,6 +94,7 @@ class NetColorizer:
         })
         spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.net.input.items()}
         self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32),
+                                                                 tf.TensorSpec((2,), tf.float32),
                                                                  tf.TensorSpec((2,), tf.float32)])
         self._prior = tf.function(lambda inputs: tf.nn.softmax(self.net(inputs, training=False)["prior_logits"])[0],
                                   input_signature=[spec])
@@ -103,7 +105,7 @@ class NetColorizer:
         self._stand_in = None  # the neutral stand-in reference's features (palette, automatic): encoded once
         self._last_automatic = (None, None)  # (key of the target inputs, automatic prior): palette mode's own colours
 
-    def _to_ab(self, inputs, temperature, unsure_entropy):
+    def _to_ab(self, inputs, temperature, unsure_entropy, follow_confidence):
         """ColorNet outputs decoded (exemplar.model.color_net.decode_ab) -> (h/4, w/4, 2) ab, the
         reference's part warped at 1/4 and followed wherever the match is confident (unless hinted)."""
         from exemplar.model.color_net import decode_ab
@@ -112,8 +114,8 @@ class NetColorizer:
         outputs = self._net(inputs, training=False)
         reference_ab, confidence = fine_warp(outputs["target8"], outputs["reference8"], inputs["target_l4"],
                                              inputs["reference_lab4"], sigma=FINE_SIGMA)
-        low, high = FOLLOW_CONFIDENCE
         confidence = tf.image.resize(confidence, tf.shape(reference_ab)[1:3], method="bilinear")  # (1, h/4, w/4, 1)
+        low, high = follow_confidence[0], follow_confidence[1]  # FOLLOW_CONFIDENCE by default
         floor = tf.clip_by_value((confidence - low) / (high - low), 0.0, 1.0) * inputs["reference_mask"][:, None, None]
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
             floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
@@ -189,8 +191,8 @@ class NetColorizer:
         temperature = self.temperature if temperature is None else temperature
         full_l = np.asarray(target_l, np.float32) / 100.0
         if palette is None:
-            unsure = np.float32(self.unsure_entropy)
-            ab4 = np.asarray(self._decode(inputs, np.float32(temperature), unsure))  # (h32/4, w32/4, 2) ab
+            unsure, follow = np.float32(self.unsure_entropy), np.float32(self.follow_confidence)
+            ab4 = np.asarray(self._decode(inputs, np.float32(temperature), unsure, follow))  # (h32/4, w32/4, 2) ab
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
             # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
             return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
