@@ -156,8 +156,22 @@ def test_a_hint_fades_over_a_soft_edge_to_another_l():
     by_path = np.exp(-((distance / REACH) ** 2))
     assert by_path[4, 24] > 0.6  # the path alone would give the far side most of the hint
     np.testing.assert_allclose(region[..., 0], by_path / (1.0 + ((l4 - 60.0) / RANGE_L) ** 2), rtol=1e-5)
-    assert region[4, 24, 0] < 0.5 * by_path[4, 24]  # 40 L darker: a fifth of the path's weight
-    np.testing.assert_allclose(colour[4, 24], [30.0, -20.0])
+    assert region[4, 24, 0] < 0.5 * by_path[4, 24]  # 40 L darker: under a third of the path's weight
+    # Its colour is the hint's in shade: chroma scaled by (L + 16) / (L_hint + 16) = 36 / 76, hue kept.
+    np.testing.assert_allclose(colour[4, 24], np.float32([30.0, -20.0]) * 36.0 / 76.0, rtol=1e-5)
+    np.testing.assert_allclose(colour[4, 5], [30.0, -20.0])  # the hint's own L: its own colour
+
+
+def test_a_hint_s_chroma_falls_in_shade_and_never_rises_in_light():
+    from exemplar.methods.hint_spread import spread_hints
+
+    l4 = np.tile(np.linspace(20.0, 90.0, 16, dtype=np.float32), (8, 1))  # L rising to the right
+    l_full = cv2.resize(l4, (64, 32), interpolation=cv2.INTER_LINEAR)
+    colour = spread_hints(l4, l_full, [(4, 8)], [(40.0, 10.0)])[1]  # hinted where L is about 57
+    chroma = np.hypot(colour[4, :, 0], colour[4, :, 1])
+    assert np.all(np.diff(chroma[:9]) > 0) and chroma[0] < 0.6 * chroma[8]  # darker: less chroma
+    np.testing.assert_allclose(colour[4, 8:], np.broadcast_to([40.0, 10.0], (8, 2)), rtol=1e-6)  # lighter: kept
+    np.testing.assert_allclose(colour[4, :, 0] / colour[4, :, 1], 4.0, rtol=1e-5)  # hue unchanged
 
 
 def test_spread_distances_are_shortest_paths():
