@@ -44,8 +44,8 @@ not more saturated; letting chroma grow there measured lower). With it RANGE_L 2
 part of the hinted surface is now coloured closer to the truth, so it may take more of the hint).
 Measured with the epoch-33 model on 48 train/people + 48 train/bsds photos, 10 hints, two point seeds
 (1000, 2000; not the val sets): people +1.456 -> +1.495 and +1.430 -> +1.447 dB, bsds +2.823 -> +2.874
-and +2.754 -> +2.803 (/work/runs/tools/hint_shade*.py). Exponent 1.5 instead of the physical 1: within
-0.01 dB.
+and +2.754 -> +2.803 (a harness outside the repository, named in docs/hints.md). Exponent 1.5 instead
+of the physical 1: within 0.01 dB.
 
 The nearest hint and its distance are found for all hints at once by one multi-source Dijkstra
 (scipy.sparse.csgraph): about 1 ms for 10 hints on a 64 x 64 grid (the former raster sweeps took 7).
