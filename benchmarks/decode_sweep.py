@@ -2,7 +2,7 @@
 entropy band over which automatic mode's unsure colour fades to grey (net_colorizer.UNSURE_ENTROPY),
 and reference mode's confident-match band (net_colorizer.FOLLOW_CONFIDENCE: from the best match's
 cosine at its low end the reference's colour starts to override the learned gate, at its high end it
-has).
+has) with its weaker-match band and the whole photo's band (exemplar.methods.follow_gate).
 
 All act after the network, so the network runs once per photo and every setting re-decodes its
 outputs (the encoder and the ColorNet are memoised for the photo in hand). Per val folder and setting:
@@ -19,6 +19,7 @@ chosen on one half and checked on the other.
         [--vividness 0.5,0.62,0.75] [--unsure 0.6-0.85,0.5-0.75,off] [--judges lite2,lite1]
         [--weights DIR] [--size 256] [--json FILE]
     python benchmarks/decode_sweep.py --mode same-kind --follow 0.3-0.5,0.2-0.4,off [...]
+    python benchmarks/decode_sweep.py --mode same-kind --weak 0.2-0.4/0.33-0.38,0.2-0.4/0.3-0.35,off [...]
 """
 
 import argparse
@@ -72,6 +73,9 @@ def main():
                         help="automatic, or with each photo's same-kind reference (default auto)")
     parser.add_argument("--follow", default=None,
                         help="comma-separated confident-match bands LOW-HIGH (cosine), or off; default the shipped one")
+    parser.add_argument("--weak", default=None,
+                        help="comma-separated weaker-match bands LOW-HIGH/OVERALL_LOW-OVERALL_HIGH (cosines), or off; "
+                             "default the shipped one")
     parser.add_argument("--judges", default="lite2,lite1", help="comma-separated judges (lite0, lite1, lite2)")
     parser.add_argument("--weights", type=pathlib.Path, default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--size", type=int, default=256, help="working resolution (default 256)")
@@ -93,8 +97,9 @@ def main():
     net._decode = net._to_ab  # eager: inside the traced graph the memoised ColorNet would run at every call
     judges = {name: ImageNetAgreement(name) for name in args.judges.split(",")}
     follows = args.follow.split(",") if args.follow else ["{:g}-{:g}".format(*net.follow_confidence)]
-    settings = [(float(v), band, follow) for v in args.vividness.split(",") for band in args.unsure.split(",")
-                for follow in follows]
+    weaks = args.weak.split(",") if args.weak else ["{:g}-{:g}/{:g}-{:g}".format(*net.follow_weak)]
+    settings = [(float(v), band, follow, weak) for v in args.vividness.split(",") for band in args.unsure.split(",")
+                for follow in follows for weak in weaks]
 
     rows = []
     start = time.perf_counter()
@@ -113,10 +118,11 @@ def main():
             outputs = {"grey": np.repeat(grey[..., None], 3, axis=-1)}
             if matcher is not None:
                 outputs["match"] = np.clip(matcher.colorize(grey, references), 0.0, 1.0)
-            for vividness, band, follow in settings:
+            for vividness, band, follow, weak in settings:
                 net.temperature, net.unsure_entropy = 1.0 - vividness, parse_band(band)
                 net.follow_confidence = parse_band(follow)
-                name = f"{vividness:g} {band}" + (f" follow {follow}" if references else "")
+                net.follow_weak = parse_band(weak.split("/")[0]) + parse_band(weak.split("/")[-1])
+                name = f"{vividness:g} {band}" + (f" follow {follow} weak {weak}" if references else "")
                 outputs[name] = np.clip(colorizer.colorize(grey, references), 0.0, 1.0)
             for setting, output in outputs.items():
                 row = {"folder": folder, "photo": path.name, "setting": setting,

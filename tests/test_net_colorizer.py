@@ -15,6 +15,7 @@ from exemplar.model.encoder import EfficientNetLite0
 from exemplar.core.errors import ExemplarError
 from exemplar.model.color_net_weights import load_color_net, save_color_net
 from exemplar.model.color_net import ColorNet
+from exemplar.methods import follow_gate
 from exemplar.methods.net_colorizer import DEFAULT_VIVIDNESS, NetColorizer
 from exemplar.methods.palette import parse_palette
 
@@ -242,10 +243,17 @@ def test_the_follow_band_is_read_at_every_call_without_a_new_trace(model_dir, ra
     colorizer.follow_confidence = (-2.0, -1.0)  # every match counts as confident
     always = colorizer.predict_ab(target, reference)
     colorizer.follow_confidence = (2.0, 3.0)  # none does: the learned gate of an untrained net
+    colorizer.follow_weak = follow_gate.OFF  # nor any weaker match
     learned = colorizer.predict_ab(target, reference)
+    colorizer.follow_weak = (-2.0, -1.0, -2.0, -1.0)  # every weaker match, where the prior finds the colour plausible
+    weakly = colorizer.predict_ab(target, reference)
     assert colorizer._decode.experimental_get_tracing_count() == 1
     np.testing.assert_allclose(always.reshape(-1, 2).mean(0), [30.0, -20.0], atol=1.5)
     assert np.abs(learned.reshape(-1, 2).mean(0) - [30.0, -20.0]).max() > 5.0
+    # An untrained prior is nearly flat: little of its mass is near the reference's colour, so the weaker band
+    # moves the output a little towards it, not as far as the confident band's full copy.
+    gap = [np.abs(out.reshape(-1, 2).mean(0) - [30.0, -20.0]).max() for out in (always, weakly, learned)]
+    assert gap[0] < gap[1] < gap[2], gap  # measured: 0.0, 15.4, 16.1
     follow = NetColorizer(model_dir, follow_reference=True, encoder=random_encoder).predict_ab(target, reference)
     np.testing.assert_allclose(always, follow, atol=1.0)
 

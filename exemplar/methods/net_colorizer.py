@@ -13,7 +13,9 @@ raised to a ramp of the best cosine similarity, 0 at FOLLOW_CONFIDENCE[0] to 1 a
 val pairs per set (epoch-44 model): the learned gate averaged 0.95 on the scene's own colours and
 0.25 on another photo of its class; with the ramp 0.99 and 0.53, +0.35 dB (self-bsds), +0.29 dB
 (self-scenes), and histogram intersection with the reference 0.564 -> 0.612 on same-class pairs,
-for 0.55 dB and some colourfulness there.
+for 0.55 dB and some colourfulness there. Weaker matches (0.2 to 0.4) can be followed too where the
+reference matches the photo as a whole and the network finds the colour plausible (``follow_weak``,
+exemplar.methods.follow_gate); off by default, as measured in docs/model.md (tenth session).
 """
 
 import hashlib
@@ -28,6 +30,7 @@ from exemplar.model.ab_bins import DEFAULT_TEMPERATURE, AbBins
 from exemplar.core.color import AB_SCALE, fit_ab_in_gamut, normalize_l
 from exemplar.model.color_net_weights import load_color_net
 from exemplar.core.guided_filter import guided_upsample
+from exemplar.methods import follow_gate
 from exemplar.methods.hint_spread import spread_hints
 from exemplar.methods.match_colorizer import encoder_input, resize_to_stride
 
@@ -79,6 +82,9 @@ class NetColorizer:
         self.temperature = 1.0 - vividness
         self.unsure_entropy = UNSURE_ENTROPY  # automatic mode's fading band, given to the decode graph at each call
         self.follow_confidence = FOLLOW_CONFIDENCE  # reference mode's confident-match band, given the same way
+        # weaker matches' band and the whole photo's, given the same way: OFF (none followed) by default;
+        # follow_gate.FOLLOW_WEAK + FOLLOW_OVERALL follows them where the reference and the network agree
+        self.follow_weak = follow_gate.OFF
         self.bins = AbBins()
         self.hist_bins = self.net.hist_bins
         # One graph for all sizes: spatial dims are None, and the ColorNet's upsampling reads sizes at
@@ -95,7 +101,8 @@ class NetColorizer:
         spec = {key: tf.TensorSpec((1,) + tuple(t.shape[1:]), tf.float32) for key, t in self.net.input.items()}
         self._decode = tf.function(self._to_ab, input_signature=[spec, tf.TensorSpec((), tf.float32),
                                                                  tf.TensorSpec((2,), tf.float32),
-                                                                 tf.TensorSpec((2,), tf.float32)])
+                                                                 tf.TensorSpec((2,), tf.float32),
+                                                                 tf.TensorSpec((4,), tf.float32)])
         self._prior = tf.function(lambda inputs: tf.nn.softmax(self.net(inputs, training=False)["prior_logits"])[0],
                                   input_signature=[spec])
         # The last reference's network inputs (key, inputs): a film's keyframes, or a batch with one
@@ -105,18 +112,23 @@ class NetColorizer:
         self._stand_in = None  # the neutral stand-in reference's features (palette, automatic): encoded once
         self._last_automatic = (None, None)  # (key of the target inputs, automatic prior): palette mode's own colours
 
-    def _to_ab(self, inputs, temperature, unsure_entropy, follow_confidence):
+    def _to_ab(self, inputs, temperature, unsure_entropy, follow_confidence, follow_weak):
         """ColorNet outputs decoded (exemplar.model.color_net.decode_ab) -> (h/4, w/4, 2) ab, the
-        reference's part warped at 1/4 and followed wherever the match is confident (unless hinted)."""
+        reference's part warped at 1/4 and followed wherever the match is confident, or weaker where
+        the reference and the network agree (follow_gate), unless hinted."""
         from exemplar.model.color_net import decode_ab
         from exemplar.model.fine_warp import fine_warp
 
         outputs = self._net(inputs, training=False)
         reference_ab, confidence = fine_warp(outputs["target8"], outputs["reference8"], inputs["target_l4"],
                                              inputs["reference_lab4"], sigma=FINE_SIGMA)
+        overall = tf.reduce_mean(confidence, axis=[1, 2, 3], keepdims=True)  # (1, 1, 1, 1): the photo's mean best cosine
         confidence = tf.image.resize(confidence, tf.shape(reference_ab)[1:3], method="bilinear")  # (1, h/4, w/4, 1)
-        low, high = follow_confidence[0], follow_confidence[1]  # FOLLOW_CONFIDENCE by default
-        floor = tf.clip_by_value((confidence - low) / (high - low), 0.0, 1.0) * inputs["reference_mask"][:, None, None]
+        floor = follow_gate.ramp(confidence, follow_confidence[0], follow_confidence[1])  # FOLLOW_CONFIDENCE by default
+        floor = tf.cond(follow_weak[0] <= 1.0, lambda: tf.maximum(floor, follow_gate.weak_match_floor(
+            confidence, overall, reference_ab, tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1),
+            self.bins.centres, follow_weak)), lambda: floor)  # OFF skips the (1, h/4, w/4, Q) plausibility
+        floor = floor * inputs["reference_mask"][:, None, None]
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
             floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
         ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
@@ -191,8 +203,8 @@ class NetColorizer:
         temperature = self.temperature if temperature is None else temperature
         full_l = np.asarray(target_l, np.float32) / 100.0
         if palette is None:
-            unsure, follow = np.float32(self.unsure_entropy), np.float32(self.follow_confidence)
-            ab4 = np.asarray(self._decode(inputs, np.float32(temperature), unsure, follow))  # (h32/4, w32/4, 2) ab
+            bands = [np.float32(band) for band in (self.unsure_entropy, self.follow_confidence, self.follow_weak)]
+            ab4 = np.asarray(self._decode(inputs, np.float32(temperature), *bands))  # (h32/4, w32/4, 2) ab
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
             # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
             return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
