@@ -122,23 +122,24 @@ class NetColorizer:
         outputs = self._net(inputs, training=False)
         reference_ab, confidence = fine_warp(outputs["target8"], outputs["reference8"], inputs["target_l4"],
                                              inputs["reference_lab4"], sigma=FINE_SIGMA)
-        overall = tf.reduce_mean(confidence, axis=[1, 2, 3], keepdims=True)  # (1, 1, 1, 1): the photo's mean best cosine
+        overall = tf.reduce_mean(confidence, axis=[1, 2, 3], keepdims=True)  # (1, 1, 1, 1): mean best cosine
         confidence = tf.image.resize(confidence, tf.shape(reference_ab)[1:3], method="bilinear")  # (1, h/4, w/4, 1)
+        prior = tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1)  # (1, h/4, w/4, Q)
         floor = follow_gate.ramp(confidence, follow_confidence[0], follow_confidence[1])  # FOLLOW_CONFIDENCE by default
         floor = tf.cond(follow_weak[0] <= 1.0, lambda: tf.maximum(floor, follow_gate.weak_match_floor(
-            confidence, overall, reference_ab, tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1),
-            self.bins.centres, follow_weak)), lambda: floor)  # OFF skips the (1, h/4, w/4, Q) plausibility
+            confidence, overall, reference_ab, prior, self.bins.centres, follow_weak)),
+            lambda: floor)  # OFF (above every cosine) skips the (1, h/4, w/4, Q) plausibility
         floor = floor * inputs["reference_mask"][:, None, None]
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
             floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
         ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
-                       self._certainty(outputs, inputs, unsure_entropy))[0]
+                       self._certainty(prior, inputs, unsure_entropy))[0]
         return ab
 
-    def _certainty(self, outputs, inputs, unsure_entropy):
-        """(1, h/4, w/4, 1): 1, or in automatic mode (no reference, no histogram) how sure the prior
-        is: 1 below unsure_entropy[0] (UNSURE_ENTROPY by default) of normalised entropy, 0 above [1]."""
-        prior = tf.nn.softmax(tf.cast(outputs["prior_logits"], tf.float32), axis=-1)
+    def _certainty(self, prior, inputs, unsure_entropy):
+        """prior (1, h/4, w/4, Q) -> (1, h/4, w/4, 1): 1, or in automatic mode (no reference, no
+        histogram) how sure the prior is: 1 below unsure_entropy[0] (UNSURE_ENTROPY by default) of
+        normalised entropy, 0 above [1]."""
         entropy = -tf.reduce_sum(prior * tf.math.log(prior + 1e-9), -1, keepdims=True) / np.log(self.bins.count)
         low, high = unsure_entropy[0], unsure_entropy[1]
         sure = tf.clip_by_value((high - entropy) / (high - low), 0.0, 1.0)
