@@ -133,7 +133,7 @@ class NetColorizer:
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
             floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
         ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
-                       self._certainty(prior, inputs, unsure_entropy))[0]
+                       self._certainty(prior, inputs, unsure_entropy), prior=prior)[0]
         return ab
 
     def _certainty(self, prior, inputs, unsure_entropy):

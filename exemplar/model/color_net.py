@@ -247,7 +247,7 @@ def mix(outputs, follow=None):
     return gate * keras.ops.cast(outputs["reference_probs"], "float32") + (1.0 - gate) * prior
 
 
-def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None, prior_scale=None):
+def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_gate=None, prior_scale=None, prior=None):
     """ColorNet outputs -> (B, h, w, 2) ab in Lab units: the colour a user sees.
 
     gate * (mean of the warped reference distribution) + (1 - gate) * annealed mean of the prior:
@@ -259,12 +259,14 @@ def decode_ab(outputs, bins, temperature, follow=None, reference_ab=None, min_ga
     reference_ab: (B, h, w, 2) Lab units to use as the reference's part instead (inference:
       exemplar.model.fine_warp's finer warp); min_gate: (B, h, w, 1) floor on the gate (inference:
       follow confident matches); prior_scale: (B, h, w, 1) in [0, 1] multiplying the prior's ab
-      (inference: automatic mode greys what the network is unsure of).
+      (inference: automatic mode greys what the network is unsure of); prior: (B, h, w, Q) the softmax of
+      ``outputs["prior_logits"]``, where the caller has already computed it.
     """
     gate = _gate(outputs, follow)
     if min_gate is not None:
         gate = keras.ops.maximum(gate, min_gate)
-    prior = keras.ops.softmax(keras.ops.cast(outputs["prior_logits"], "float32"), axis=-1)
+    if prior is None:
+        prior = keras.ops.softmax(keras.ops.cast(outputs["prior_logits"], "float32"), axis=-1)
     if reference_ab is None:
         centres = keras.ops.convert_to_tensor(bins.centres)
         reference_ab = keras.ops.matmul(keras.ops.cast(outputs["reference_probs"], "float32"), centres)
