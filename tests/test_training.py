@@ -546,3 +546,49 @@ def test_cpu_runtime_defaults_are_set_before_tensorflow_only(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert cpu_runtime.configure() == ["TF_CPU_ALLOCATOR_USE_BFC"]
     assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true" and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+def test_train_only_the_hint_kernels_leaves_every_output_without_hints_unchanged(tmp_path, write_class_photos):
+    """train.train_only=HINT_KERNELS: only those kernels move, and a colorization without hints is bitwise the same."""
+    from exemplar.model.color_net import HINT_KERNELS
+
+    data = tmp_path / "photos"
+    write_class_photos(data, per_class=4)
+    base = ["data.data_dir=" + str(data), "train.epochs=1", "train.steps_per_epoch=2", "train.run_eagerly=true"]
+    first, _ = run.train(config_lib.override(config_lib.preset("tiny"), base), tmp_path / "a", verbose=0)
+    start = tmp_path / "a" / "checkpoints" / "generator_last.weights.h5"
+    tuned = base + ["train.init_weights=" + str(start), "loss.hint_share=1", "loss.hint_share_free=1", "optim.lr=0.1",
+                    "train.train_only=" + ",".join(HINT_KERNELS)]
+    second, _ = run.train(config_lib.override(config_lib.preset("tiny"), tuned), tmp_path / "b", verbose=0)
+    assert sorted(v.path for v in second.generator.trainable_variables) == sorted(HINT_KERNELS)
+    moved = {a.path for a, b in zip(first.generator.weights, second.generator.weights)
+             if not np.array_equal(a.numpy(), b.numpy())}
+    assert moved == set(HINT_KERNELS)
+    for name in HINT_KERNELS:  # each is the projection of a HintPool's output
+        layer = second.generator.get_layer(name.split("/")[0])
+        assert type(layer.input._keras_history.operation).__name__ == "HintPool", name
+
+    rng = np.random.default_rng(0)
+    net_inputs = second.generator.input
+    sides = {"s4": 16, "l4": 16, "ab4": 16, "mask4": 16, "lab4": 16, "s8": 8, "s16": 4, "s32": 2}
+    inputs = {}
+    for key, tensor in net_inputs.items():
+        if len(tensor.shape) == 4:  # (1, side, side, C) at the key's stride
+            side = sides[key.rsplit("_", 1)[1]]
+            inputs[key] = rng.normal(size=(1, side, side, tensor.shape[-1])).astype("float32")
+        else:
+            inputs[key] = np.ones((1, tensor.shape[-1]), "float32")  # masks on; the histogram below
+    inputs["reference_hist"] /= inputs["reference_hist"].size
+    inputs["hint_ab4"][:] = 0.0
+    inputs["hint_mask4"][:] = 0.0
+    without = [first.generator(inputs), second.generator(inputs)]
+    for key in without[0]:
+        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
+    inputs["hint_ab4"][0, 5, 5] = (0.4, -0.3)
+    inputs["hint_mask4"][0, 5, 5] = 1.0
+    hinted = [first.generator(inputs)["prior_logits"], second.generator(inputs)["prior_logits"]]
+    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(hinted[1]))  # the hint input did learn
+
+    bad = config_lib.override(config_lib.preset("tiny"), base + ["train.train_only=no_such/kernel"])
+    with pytest.raises(ExemplarError, match="no_such/kernel"):
+        run.train(bad, tmp_path / "c", verbose=0)

@@ -123,6 +123,10 @@ class TrainConfig:
     monitor: str = "ce"  # metric deciding the "best" checkpoint (val_ prefixed with validation data)
     seed: int = 0  # keras.utils.set_random_seed
     init_weights: str | None = None  # generator weights (.weights.h5 of a run's checkpoints) to start from
+    # Train only these ColorNet variables (paths as in the .npz, e.g. hint_skip32/kernel); empty: all. With
+    # exemplar.model.color_net.HINT_KERNELS and init_weights, a run teaches a trained model's hint input without changing a single
+    # output it gives without hints (those kernels multiply the hint maps, which are zero then).
+    train_only: tuple[str, ...] = ()
     run_eagerly: bool = False  # debugging and tests: no tf.function (slower steps, but no ~15 s tracing)
     # XLA train step: slower on both 2-core CPUs measured (370 vs 282 ms a step of 16; on the AVX2 VM with
     # oneDNN 603 vs 521 ms, benchmarks/train_throughput.py idle); for GPUs

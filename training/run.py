@@ -76,6 +76,8 @@ def build_model(config, num_classes=0, class_weights=None):
         hints=model.hints,
         name="generator",
     )
+    if config.train.train_only:
+        freeze_except(color_net, config.train.train_only)
     discriminator = PatchDiscriminator(width=model.disc_width, num_layers=model.disc_layers, name="discriminator")
     encoder = None
     if not config.data.cache_dir:
@@ -90,6 +92,17 @@ def build_model(config, num_classes=0, class_weights=None):
     return ColorizationGAN(color_net, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
                            palette_share=loss.palette_share, auto_share=loss.auto_share,
                            train_temperature=loss.train_temperature, l1_all=loss.l1_all, hints=hints)
+
+
+def freeze_except(color_net, paths):
+    """Mark every ColorNet variable not named in ``paths`` untrainable (before compile: the optimizer
+    then holds slots for the named ones only). Raises ExemplarError for a path the model lacks."""
+    known = {variable.path for variable in color_net.weights}
+    unknown = sorted(set(paths) - known)
+    if unknown:
+        raise ExemplarError(f"train.train_only: the model has no variable {unknown[0]} (e.g. {sorted(known)[0]})")
+    for variable in color_net.weights:
+        variable.trainable = variable.path in paths
 
 
 def compile_model(model, config):

@@ -89,6 +89,12 @@ class Correspondence(keras.layers.Layer):
                 "constant_channels": self.constant_channels}
 
 
+# The kernels that multiply the hint maps (one 1x1 projection per decoder stride; their skip index follows
+# the feature skips of _up_stage). Without hints their inputs are zero, so these kernels (not the biases)
+# can be trained alone without changing any output given without hints (training's train.train_only).
+HINT_KERNELS = ("hint_skip32/kernel", "dec16_skip1/kernel", "dec8_skip2/kernel", "dec4_skip3/kernel")
+
+
 def _unit(x, name):
     return keras.layers.UnitNormalization(axis=-1, name=name)(x)
 
