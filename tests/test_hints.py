@@ -112,6 +112,14 @@ def test_simulated_hints_hold_the_truths_colour_on_a_share_of_examples():
     none_hinted, _ = simulate_hints(truth, share=0.0)
     assert float(tf.reduce_max(tf.abs(none_hinted))) == 0.0
 
+    # patch_share 0: every hint a single cell holding the truth there (a click), 1: every hint a 3x3 patch.
+    single, single_mask = simulate_hints(truth, share=1.0, p=0.25, max_count=6, patch_share=0.0)
+    hinted = single_mask.numpy()[..., 0] > 0
+    np.testing.assert_allclose(single.numpy()[hinted], truth.numpy()[hinted], atol=1e-6)
+    assert single_mask.numpy().sum(axis=(1, 2, 3)).max() <= 6
+    _, patch_mask = simulate_hints(truth, share=1.0, p=0.25, max_count=6, patch_share=1.0)
+    assert patch_mask.numpy().sum(axis=(1, 2, 3)).min() >= 4  # a 3x3 patch keeps at least a corner's 2x2
+
 
 def test_colourful_positions_are_preferred():
     tf.random.set_seed(1)

@@ -91,6 +91,7 @@ class LossConfig:
     hint_p: float = 0.125
     hint_max: int = 24
     hint_colourful: float = 0.5
+    hint_patch_share: float = 0.5  # share of hinted examples whose hints are 3x3-cell patches (else single cells)
     # Ablation (issue 10): smooth-L1 on every example, not only self pairs. With ce=0 and
     # train_temperature=1 the ColorNet is a plain regression of ab (the mean of its distribution).
     l1_all: bool = False
@@ -124,8 +125,8 @@ class TrainConfig:
     seed: int = 0  # keras.utils.set_random_seed
     init_weights: str | None = None  # generator weights (.weights.h5 of a run's checkpoints) to start from
     # Train only these ColorNet variables (paths as in the .npz, e.g. hint_skip32/kernel); empty: all. With
-    # exemplar.model.color_net.HINT_KERNELS and init_weights, a run teaches a trained model's hint input without changing a single
-    # output it gives without hints (those kernels multiply the hint maps, which are zero then).
+    # exemplar.model.color_net.HINT_KERNELS and init_weights, a run teaches a trained model's hint input
+    # without changing any output it gives without hints (those kernels multiply the hint maps, zero then).
     train_only: tuple[str, ...] = ()
     run_eagerly: bool = False  # debugging and tests: no tf.function (slower steps, but no ~15 s tracing)
     # XLA train step: slower on both 2-core CPUs measured (370 vs 282 ms a step of 16; on the AVX2 VM with
@@ -299,6 +300,8 @@ def check(config):
         problems.append("loss.hint_p must be in (0, 1]")
     if config.loss.hint_max < 1 or not 0.0 <= config.loss.hint_colourful <= 1.0:
         problems.append("loss.hint_max must be at least 1 and loss.hint_colourful in [0, 1]")
+    if not 0.0 <= config.loss.hint_patch_share <= 1.0:
+        problems.append("loss.hint_patch_share must be in [0, 1]")
     if config.model.encoder not in ("lite0", "lite1", "lite2"):
         problems.append("model.encoder must be lite0, lite1 or lite2")
     for entry in config.data.group_shares:
