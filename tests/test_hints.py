@@ -9,17 +9,20 @@ import tensorflow as tf
 
 from exemplar.core.color import fit_ab_in_gamut
 from exemplar.model.color_net_weights import load_color_net, save_color_net
-from exemplar.model.color_net import FEATURE_CHANNELS, ColorNet
+from exemplar.core.errors import ExemplarError
+from exemplar.model.color_net import FEATURE_CHANNELS, HINT_KERNELS, ColorNet
 from exemplar.model.hint_pool import HintPool
 from exemplar.methods.hint_spread import EDGE_L, geodesic_nearest
 from exemplar.methods.net_colorizer import NetColorizer, hint_maps
+from training import config as config_lib
+from training import run
 from training.hint_simulation import simulate_hints
 
 
 HIST_BINS = 5
 
 
-def color_net_inputs(height, width, ref_height, ref_width, batch=1, seed=0):
+def color_net_inputs(height, width, ref_height, ref_width, batch=1, seed=0, hist_bins=HIST_BINS):
     """Random ColorNet inputs (reference mode) for a (height, width) target."""
     rng = np.random.default_rng(seed)
     inputs = {f"target_{s}": rng.normal(size=(batch, height // int(s[1:]), width // int(s[1:]), c))
@@ -28,7 +31,7 @@ def color_net_inputs(height, width, ref_height, ref_width, batch=1, seed=0):
                    for s, c in FEATURE_CHANNELS.items() if s != "s4"})
     inputs["target_l4"] = rng.uniform(-1, 1, (batch, height // 4, width // 4, 1))
     inputs["reference_lab4"] = rng.uniform(-0.5, 0.5, (batch, ref_height // 4, ref_width // 4, 3))
-    inputs["reference_hist"] = np.full((batch, HIST_BINS**2), 1.0 / HIST_BINS**2)
+    inputs["reference_hist"] = np.full((batch, hist_bins**2), 1.0 / hist_bins**2)
     inputs["reference_mask"] = np.ones((batch, 1))
     inputs["hist_mask"] = np.ones((batch, 1))
     return {key: value.astype(np.float32) for key, value in inputs.items()}
@@ -59,6 +62,39 @@ def _with_hints(inputs, ab4=None, mask4=None):
     out["hint_mask4"] = np.zeros((batch, height, width, 1), np.float32) if mask4 is None else mask4
     return out
 
+
+
+def test_train_only_the_hint_kernels_leaves_every_output_without_hints_unchanged(tmp_path, write_class_photos):
+    """train.train_only=HINT_KERNELS: only those kernels move, and a colorization without hints is bitwise the same."""
+    data = tmp_path / "photos"
+    write_class_photos(data, per_class=4)
+    base = ["data.data_dir=" + str(data), "train.epochs=1", "train.steps_per_epoch=2", "train.run_eagerly=true"]
+    tiny = config_lib.preset("tiny")
+    first, _ = run.train(config_lib.override(tiny, base), tmp_path / "a", verbose=0)
+    start = tmp_path / "a" / "checkpoints" / "generator_last.weights.h5"
+    tuned = base + ["train.init_weights=" + str(start), "loss.hint_share=1", "loss.hint_share_free=1", "optim.lr=0.1",
+                    "train.train_only=" + ",".join(HINT_KERNELS)]
+    second, _ = run.train(config_lib.override(tiny, tuned), tmp_path / "b", verbose=0)
+    assert sorted(v.path for v in second.generator.trainable_variables) == sorted(HINT_KERNELS)
+    moved = {a.path for a, b in zip(first.generator.weights, second.generator.weights)
+             if not np.array_equal(a.numpy(), b.numpy())}
+    assert moved == set(HINT_KERNELS)
+    for name in HINT_KERNELS:  # each is the projection of a HintPool's output
+        layer = second.generator.get_layer(name.split("/")[0])
+        assert type(layer.input._keras_history.operation).__name__ == "HintPool", name
+
+    inputs = _with_hints(color_net_inputs(64, 64, 64, 64, hist_bins=tiny.model.hist_bins))  # no hint
+    without = [first.generator(inputs), second.generator(inputs)]
+    for key in without[0]:
+        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
+    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
+    ab4[0, 5, 5], mask4[0, 5, 5] = (0.4, -0.3), 1.0
+    hinted = [net.generator(_with_hints(inputs, ab4, mask4))["prior_logits"] for net in (first, second)]
+    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(hinted[1]))  # the hint input did learn
+
+    bad = config_lib.override(tiny, base + ["train.train_only=no_such/kernel"])
+    with pytest.raises(ExemplarError, match="no_such/kernel"):
+        run.train(bad, tmp_path / "c", verbose=0)
 
 def test_hints_reach_the_prior_far_from_the_click(hinted_head):
     inputs = _with_hints(color_net_inputs(64, 64, 32, 32, batch=1))

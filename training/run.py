@@ -88,8 +88,8 @@ def build_model(config, num_classes=0, class_weights=None):
     if class_weights is None:
         class_weights = np.ones(AbBins().count, np.float32)
     loss = config.loss
-    hints = dict(share=loss.hint_share, share_free=loss.hint_share_free, p=loss.hint_p, max_count=loss.hint_max, colourful=loss.hint_colourful,
-                 patch_share=loss.hint_patch_share)
+    hints = dict(share=loss.hint_share, share_free=loss.hint_share_free, p=loss.hint_p, max_count=loss.hint_max,
+                 colourful=loss.hint_colourful, patch_share=loss.hint_patch_share)
     return ColorizationGAN(color_net, discriminator, class_weights, encoder=encoder, hist_bins=model.hist_bins,
                            palette_share=loss.palette_share, auto_share=loss.auto_share,
                            train_temperature=loss.train_temperature, l1_all=loss.l1_all, hints=hints)
