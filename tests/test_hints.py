@@ -11,6 +11,7 @@ from exemplar.core.color import fit_ab_in_gamut
 from exemplar.model.color_net_weights import load_color_net, save_color_net
 from exemplar.core.errors import ExemplarError
 from exemplar.model.color_net import FEATURE_CHANNELS, HINT_KERNELS, ColorNet
+from exemplar.model.hint_branch import HintBranch
 from exemplar.model.hint_pool import HintPool
 from exemplar.methods.hint_spread import EDGE_L, geodesic_nearest
 from exemplar.methods.net_colorizer import NetColorizer, hint_maps
@@ -95,6 +96,65 @@ def test_train_only_the_hint_kernels_leaves_every_output_without_hints_unchanged
     bad = config_lib.override(tiny, base + ["train.train_only=no_such/kernel"])
     with pytest.raises(ExemplarError, match="no_such/kernel"):
         run.train(bad, tmp_path / "c", verbose=0)
+
+def test_hint_branch_is_exactly_zero_without_hints_and_round_trips():
+    keras.utils.set_random_seed(3)
+    branch = HintBranch(width=8, dilations=(1, 2), name="hint_branch")
+    rng = np.random.default_rng(0)
+    features = rng.uniform(0, 2, (2, 16, 16, 12)).astype(np.float32)
+    ab4, mask4 = np.zeros((2, 16, 16, 2), np.float32), np.zeros((2, 16, 16, 1), np.float32)
+    branch(features, ab4, mask4)
+    branch.out.kernel.assign(rng.normal(size=branch.out.kernel.shape))  # fresh, it is zero by design
+    branch.out.bias.assign(rng.normal(size=branch.out.bias.shape))
+    ab4[1, 3, 4], mask4[1, 3, 4] = (0.5, -0.2), 1.0  # the second photo has one hint
+    out = np.asarray(branch(features, ab4, mask4))
+    assert out.shape == features.shape
+    np.testing.assert_array_equal(out[0], 0.0)  # no hint: exactly zero, whatever the weights
+    assert np.abs(out[1]).min() > 0  # a hint: a correction everywhere it reaches
+    assert np.abs(out[1, 12:, 12:]).max() > 0  # ... 8 cells away too
+    config = HintBranch.from_config(branch.get_config()).get_config()
+    assert config["width"] == 8 and config["dilations"] == [1, 2]
+
+
+def test_hint_branch_trained_alone_from_a_model_folder_leaves_outputs_without_hints_unchanged(tmp_path, write_class_photos):
+    """A shipped model (.npz, no branch) + model.hint_branch + train.train_only=hint_branch: only the branch
+    moves, every output without hints is bitwise the model's, and a hint now changes the colours."""
+    data = tmp_path / "photos"
+    write_class_photos(data, per_class=4)
+    base = ["data.data_dir=" + str(data), "train.epochs=1", "train.steps_per_epoch=2", "train.run_eagerly=true"]
+    tiny = config_lib.preset("tiny")
+    first, _ = run.train(config_lib.override(tiny, base), tmp_path / "a", verbose=0)
+    save_color_net(first.generator, tmp_path / "model")
+    tuned = base + ["model.hint_branch=true", "train.init_weights=" + str(tmp_path / "model" / "default.npz"),
+                    "loss.hint_share=1", "loss.hint_share_free=1", "optim.lr=0.01", "train.train_only=hint_branch"]
+    second, _ = run.train(config_lib.override(tiny, tuned), tmp_path / "b", verbose=0)
+    branch = sorted(v.path for v in second.generator.weights if v.path.startswith("hint_branch/"))
+    assert branch and sorted(v.path for v in second.generator.trainable_variables) == branch
+    before = {v.path: v.numpy() for v in first.generator.weights}
+    for variable in second.generator.weights:
+        if variable.path in before:
+            np.testing.assert_array_equal(variable.numpy(), before[variable.path], err_msg=variable.path)
+    assert np.abs(second.generator.get_layer("hint_branch").out.kernel.numpy()).max() > 0  # it learned
+
+    inputs = _with_hints(color_net_inputs(64, 64, 64, 64, hist_bins=tiny.model.hist_bins))  # no hint
+    without = [first.generator(inputs), second.generator(inputs)]
+    for key in without[0]:
+        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
+    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
+    ab4[0, 5, 5], mask4[0, 5, 5] = (0.4, -0.3), 1.0
+    hinted = [net.generator(_with_hints(inputs, ab4, mask4))["prior_logits"] for net in (first, second)]
+    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(hinted[1]))
+
+    save_color_net(second.generator, tmp_path / "branched")  # ships and loads like any model
+    loaded, _ = load_color_net(tmp_path / "branched")
+    assert loaded.hint_branch is True
+    np.testing.assert_array_equal(np.asarray(loaded(_with_hints(inputs, ab4, mask4))["prior_logits"]),
+                                  np.asarray(hinted[1]))
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ExemplarError, match="broken.npz"):
+        run.train(config_lib.override(tiny, base + ["train.init_weights=" + str(broken)]), tmp_path / "c", verbose=0)
+
 
 def test_hints_reach_the_prior_far_from_the_click(hinted_head):
     inputs = _with_hints(color_net_inputs(64, 64, 32, 32, batch=1))

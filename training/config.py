@@ -60,6 +60,7 @@ class ModelConfig:
     encoder: str = "lite0"  # the frozen ImageNet encoder: EfficientNet-Lite "lite0", "lite1" or "lite2"
     encoder_weights: str | None = "imagenet"  # encoder init: "imagenet" or None (random)
     hints: bool = True  # colour hints input (hint_ab4, hint_mask4; Zhang et al. 2017)
+    hint_branch: bool = False  # with hints: a HintBranch carries them over the head's features (zero without hints)
     classifier: bool = True  # class head + class loss when the data has class labels
     disc_width: int = 32  # discriminator channels of the first layer
     disc_layers: int = 2  # stride-2 layers of the discriminator (it sees 1/4-size Lab: 32 px for 128 px crops)
@@ -123,8 +124,11 @@ class TrainConfig:
     sample_count: int = 4  # rows of the per-epoch sample sheet
     monitor: str = "ce"  # metric deciding the "best" checkpoint (val_ prefixed with validation data)
     seed: int = 0  # keras.utils.set_random_seed
-    init_weights: str | None = None  # generator weights (.weights.h5 of a run's checkpoints) to start from
-    # Train only these ColorNet variables (paths as in the .npz, e.g. hint_skip32/kernel); empty: all. With
+    # Generator weights to start from: a run's checkpoint (.weights.h5) or a model folder's .npz (by variable
+    # path; variables the file lacks, e.g. a new hint_branch, keep their initial values)
+    init_weights: str | None = None
+    # Train only these ColorNet variables (paths as in the .npz, e.g. hint_skip32/kernel, or layer names such as
+    # hint_branch: all their variables); empty: all. With
     # exemplar.model.color_net.HINT_KERNELS and init_weights, a run teaches a trained model's hint input
     # without changing any output it gives without hints (those kernels multiply the hint maps, zero then).
     train_only: tuple[str, ...] = ()

@@ -74,6 +74,7 @@ def build_model(config, num_classes=0, class_weights=None):
         top_k=model.top_k,
         encoder=model.encoder,
         hints=model.hints,
+        hint_branch=model.hint_branch,
         name="generator",
     )
     if config.train.train_only:
@@ -97,13 +98,16 @@ def build_model(config, num_classes=0, class_weights=None):
 
 def freeze_except(color_net, paths):
     """Mark every ColorNet variable not named in ``paths`` untrainable (before compile: the optimizer
-    then holds slots for the named ones only). Raises ExemplarError for a path the model lacks."""
-    known = {variable.path for variable in color_net.weights}
-    unknown = sorted(set(paths) - known)
+    then holds slots for the named ones only). An entry is a variable's path (``hint_skip32/kernel``)
+    or a layer's name (``hint_branch``: every variable under it). Raises ExemplarError for an entry
+    that names nothing in the model."""
+    known = [variable.path for variable in color_net.weights]
+    named = lambda path, entry: path == entry or path.startswith(entry + "/")  # noqa: E731
+    unknown = [entry for entry in paths if not any(named(path, entry) for path in known)]
     if unknown:
         raise ExemplarError(f"train.train_only: the model has no variable {unknown[0]} (e.g. {sorted(known)[0]})")
     for variable in color_net.weights:
-        variable.trainable = variable.path in paths
+        variable.trainable = any(named(variable.path, entry) for entry in paths)
 
 
 def compile_model(model, config):
@@ -327,7 +331,7 @@ def _train_worker(strategy, config, run_dir, out_dir, extra_callbacks, verbose):
     init_weights = config.train.init_weights if point is None else None  # a resumed run has its own
     if init_weights and not os.path.isfile(init_weights):
         # Before the data scan and model build (minutes on a large folder), not after them.
-        raise ExemplarError(f"{init_weights}: train.init_weights names no file (give a generator .weights.h5)")
+        raise ExemplarError(f"{init_weights}: train.init_weights names no file (give a generator .weights.h5 or a model .npz)")
     if out_dir == run_dir:  # the chief
         config_lib.save(config, config_path)
 
@@ -385,10 +389,42 @@ def _train_worker(strategy, config, run_dir, out_dir, extra_callbacks, verbose):
 
 
 def _load_init_weights(model, path):
+    """A run's generator checkpoint (.weights.h5: the same architecture), or a model folder's weights
+    (.npz, as exported: by variable path; variables it lacks, such as a HintBranch added to a shipped
+    model, keep their fresh initialisation and are named in a message)."""
+    if str(path).endswith(".npz"):
+        _load_npz_by_path(model.generator, path)
+        return
     try:
         model.generator.load_weights(path)
     except (ValueError, OSError) as error:
         raise ExemplarError(f"{path}: cannot start from these weights ({error})") from error
+
+
+def _load_npz_by_path(color_net, path):
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path) as arrays:
+            values = {name: arrays[name] for name in arrays.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ExemplarError(f"{path}: cannot read the weights ({error})") from error
+    fresh = []
+    for variable in color_net.weights:
+        value = values.get(variable.path)
+        if value is None:
+            fresh.append(variable.path)
+        elif tuple(value.shape) != tuple(variable.shape):
+            raise ExemplarError(f"{path}: {variable.path} has shape {value.shape}, the model needs {variable.shape}")
+        else:
+            variable.assign(value)
+    if len(fresh) == len(color_net.weights):
+        raise ExemplarError(f"{path}: no weights of this model in the file")
+    if fresh:
+        print(f"init_weights {path}: {len(fresh)} variables not in the file keep their initial values "
+              f"({', '.join(fresh[:3])}{', ...' if len(fresh) > 3 else ''})")
 
 
 def _merge(history, new):

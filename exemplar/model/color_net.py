@@ -43,6 +43,7 @@ from exemplar.model.correspondence import cosine_attention
 from exemplar.model.encoder import feature_channels
 from exemplar.model.color_distribution import ColorDistribution
 from exemplar.model.gated_fusion import GatedFusion
+from exemplar.model.hint_branch import HintBranch
 from exemplar.model.hint_pool import HintPool
 from exemplar.model.residual_block import ResidualBlock
 from exemplar.model.soft_encoding import SoftEncoding
@@ -134,10 +135,12 @@ class ColorNet(keras.Model):
     ``gate`` (B, H/4, W/4, 1) in [0, 1], and ``class_logits`` (B, num_classes) if num_classes.
     encoder: which frozen EfficientNet-Lite the features come from ("lite0", "lite1", "lite2"):
     it sets the feature channels.
+    hint_branch: with ``hints``, a HintBranch corrects the head's features wherever a photo has hints
+    (exactly zero without any), so a trained model can learn to carry a click over a region.
     """
 
     def __init__(self, width=32, num_classes=0, hist_bins=21, temperature=0.01, top_k=4, encoder="lite0",
-                 hints=False, **kwargs):
+                 hints=False, hint_branch=False, **kwargs):
         bins = AbBins()
         q = bins.count
         channels = feature_channels(encoder)
@@ -195,6 +198,9 @@ class ColorNet(keras.Model):
         x = _up_stage(x, skips4, width, "dec4")  # (B, H/4, W/4, w)
 
         features = keras.layers.ReLU(name="head_relu")(keras.layers.GroupNormalization(8, name="head_norm")(x))
+        if hints and hint_branch:  # (B, H/4, W/4, w): plus the hints carried over the features, zero without any
+            correction = HintBranch(name="hint_branch")(features, inputs["hint_ab4"], inputs["hint_mask4"])
+            features = keras.layers.Add(name="head_hinted")([features, correction])
         outputs = {"prior_logits": keras.layers.Conv2D(q, 1, name="prior_logits")(features)}  # (B, H/4, W/4, Q)
         sims4 = Upsample(2, name="sims4")(sims)
         gate = keras.layers.Concatenate(name="gate_in")([features, sims4])
@@ -214,6 +220,7 @@ class ColorNet(keras.Model):
         self.top_k = top_k
         self.encoder = encoder
         self.hints = hints
+        self.hint_branch = hint_branch
 
     def get_config(self):
         return {
@@ -226,6 +233,7 @@ class ColorNet(keras.Model):
             "top_k": self.top_k,
             "encoder": self.encoder,
             "hints": self.hints,
+            "hint_branch": self.hint_branch,
         }
 
     @classmethod

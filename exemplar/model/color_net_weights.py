@@ -15,9 +15,9 @@ import numpy as np
 
 from exemplar.core.errors import ExemplarError
 
-MODEL_ARGS = ("width", "num_classes", "hist_bins", "temperature", "top_k", "encoder", "hints")
+MODEL_ARGS = ("width", "num_classes", "hist_bins", "temperature", "top_k", "encoder", "hints", "hint_branch")
 # Arguments added after models were shipped, with the value those models were built with.
-OPTIONAL_ARGS = {"encoder": "lite0", "hints": False}
+OPTIONAL_ARGS = {"encoder": "lite0", "hints": False, "hint_branch": False}
 
 
 def save_color_net(color_net, folder, name="default", info=None):
