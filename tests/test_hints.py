@@ -226,15 +226,23 @@ def test_colourful_positions_are_preferred():
     assert right > 10 * max(left, 1.0)
 
 
-def test_hint_maps_put_each_hint_in_its_cell_and_its_region_stops_at_edges():
+def test_hint_maps_put_each_hint_in_a_patch_around_its_cell_and_its_region_stops_at_edges():
+    from exemplar.methods.net_colorizer import HINT_PATCH
+
+    assert HINT_PATCH == 3
     l4 = np.full((8, 16), 40.0, np.float32)
     l4[:, 12:] = 90.0  # an edge between columns 11 and 12
     l_full = np.kron(l4, np.ones((4, 4), np.float32))  # the working size, whose outline is sharp
     hints = [(0.0, 0.0, (22.0, -11.0)), (0.99, 0.5, (0.0, 55.0))]
     ab, mask, region, colour = hint_maps(hints, l4, l_full)
-    assert mask.sum() == 2 and mask[0, 0, 0] == 1 and mask[4, 15, 0] == 1
-    np.testing.assert_allclose(ab[0, 0], [0.2, -0.1], atol=1e-6)
-    np.testing.assert_allclose(ab[4, 15], [0.0, 0.5], atol=1e-6)
+    # the network's input: 3 x 3 cells around each hinted cell (2 x 2 in the corner, 3 x 2 at the right side)
+    assert mask.sum() == 4 + 6 and mask[:2, :2].min() == 1 and mask[3:6, 14:].min() == 1
+    np.testing.assert_allclose(ab[:2, :2].reshape(-1, 2), [[0.2, -0.1]] * 4, atol=1e-6)
+    np.testing.assert_allclose(ab[3:6, 14:].reshape(-1, 2), [[0.0, 0.5]] * 6, atol=1e-6)
+    assert np.abs(ab[mask[..., 0] == 0]).max() == 0.0
+    near = hint_maps([(0.3, 0.5, (44.0, 0.0)), (0.4, 0.5, (0.0, 22.0))], l4, l_full)[0]  # cells 4 and 6 of row 4
+    np.testing.assert_allclose(near[4, 5], [0.2, 0.1], atol=1e-6)  # where patches overlap: the mean of the two
+    np.testing.assert_allclose(near[4, 3], [0.4, 0.0], atol=1e-6)
     assert region[0, 0, 0] == 1 and region[4, 15, 0] == 1  # the hinted cells
     assert region[4, 4, 0] > 0.5  # half the picture's height away on flat ground: well reached
     assert region[:, 12:].min() > 0.5  # the second hint's region, all of it

@@ -45,6 +45,10 @@ UNSURE_ENTROPY = (0.6, 0.85)
 # Cosine of the encoder's matching features at which a cell counts as the same stuff as a hinted
 # cell (the confident-match gate floor is lifted there, so the hint can take over from the reference).
 HINT_SAME_STUFF = (0.6, 0.8)
+# A click enters the network as a patch of HINT_PATCH x HINT_PATCH cells at 1/4 (its colour over about 12 x 12
+# pixels of a 256 px working size), as half the hints of its training were: the network then carries it further
+# (its own gain from 10 hints on 48 + 48 train photos: people +0.74 -> +0.90 dB, bsds +0.89 -> +1.10).
+HINT_PATCH = 3
 FINE_SIGMA = 0.05  # luminance tolerance of the 1/4 warp, L/50 units (2.5 L; 0.1 measured 0.1 dB lower)
 
 
@@ -280,7 +284,8 @@ def hint_maps(hints, l4, l_full):
     hints: [(x, y, (a, b))], x and y fractions of width and height, ab in Lab units; l4: (h4, w4) L;
     l_full: (4 h4, 4 w4) L at the working size, whose sharp outlines stop a hint's spread.
     Returns hint_ab (h4, w4, 2) ab/110, zero where no hint, and hint_mask (h4, w4, 1) in {0, 1}:
-    each hint in the cell holding its point (the network's input; a later hint in a cell wins);
+    each hint over HINT_PATCH x HINT_PATCH cells around the cell holding its point (the network's input; a
+    later hint in a cell wins that cell, overlapping patches take the mean of their hints' colours);
     region (h4, w4, 1) in [0, 1] and colour (h4, w4, 2) ab: how far each cell takes a hint's colour
     outright, and which (exemplar.methods.hint_spread: over the object, stopping at its outline), its chroma
     reduced where sRGB cannot show it at the cell's L.
@@ -295,7 +300,15 @@ def hint_maps(hints, l4, l_full):
         hint_mask[row, col] = 1.0
         cells.append((row, col))
     unique = list(dict.fromkeys(cells))  # one seed per cell, with the colour the cell kept
-    region, colour = spread_hints(l4, l_full, unique, [hint_ab[r, c] * AB_SCALE for r, c in unique])
+    colours = [hint_ab[r, c] * AB_SCALE for r, c in unique]
+    if unique and HINT_PATCH > 1:  # each click as a patch; where patches overlap, the mean of their colours
+        grown = cv2.dilate(hint_mask[..., 0], np.ones((HINT_PATCH, HINT_PATCH), np.uint8))  # (h4, w4) in {0, 1}
+        box = lambda x: cv2.boxFilter(x, -1, (HINT_PATCH, HINT_PATCH), normalize=False,  # noqa: E731
+                                      borderType=cv2.BORDER_CONSTANT)
+        count = box(hint_mask[..., 0])
+        patch_ab = np.dstack([box(hint_ab[..., i] * hint_mask[..., 0]) for i in range(2)]) / np.maximum(count, 1.0)[..., None]
+        hint_ab, hint_mask = (patch_ab * grown[..., None]).astype(np.float32), grown[..., None].astype(np.float32)
+    region, colour = spread_hints(l4, l_full, unique, colours)
     if unique:  # as the output's composition would: chroma reduced where sRGB cannot show it at the cell's L
         colour = fit_ab_in_gamut(l4, colour)  # done here on (h4, w4), else on every full-size pixel it reaches
     return hint_ab, hint_mask, region, colour
