@@ -65,6 +65,21 @@ def _with_hints(inputs, ab4=None, mask4=None):
 
 
 
+def _same_without_hints_not_with_one(before, after, hist_bins):
+    """Two ColorNets give bitwise the same outputs without hints, and different colours with one hint.
+    Returns the hinted inputs and ``after``'s prior logits for them."""
+    inputs = _with_hints(color_net_inputs(64, 64, 64, 64, hist_bins=hist_bins))  # no hint
+    without = [before(inputs), after(inputs)]
+    for key in without[0]:
+        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
+    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
+    ab4[0, 5, 5], mask4[0, 5, 5] = (0.4, -0.3), 1.0
+    hinted_inputs = _with_hints(inputs, ab4, mask4)
+    hinted = [np.asarray(net(hinted_inputs)["prior_logits"]) for net in (before, after)]
+    assert not np.array_equal(hinted[0], hinted[1])  # the hint input did learn
+    return hinted_inputs, hinted[1]
+
+
 def test_train_only_the_hint_kernels_leaves_every_output_without_hints_unchanged(tmp_path, write_class_photos):
     """train.train_only=HINT_KERNELS: only those kernels move, and a colorization without hints is bitwise the same."""
     data = tmp_path / "photos"
@@ -84,14 +99,7 @@ def test_train_only_the_hint_kernels_leaves_every_output_without_hints_unchanged
         layer = second.generator.get_layer(name.split("/")[0])
         assert type(layer.input._keras_history.operation).__name__ == "HintPool", name
 
-    inputs = _with_hints(color_net_inputs(64, 64, 64, 64, hist_bins=tiny.model.hist_bins))  # no hint
-    without = [first.generator(inputs), second.generator(inputs)]
-    for key in without[0]:
-        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
-    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
-    ab4[0, 5, 5], mask4[0, 5, 5] = (0.4, -0.3), 1.0
-    hinted = [net.generator(_with_hints(inputs, ab4, mask4))["prior_logits"] for net in (first, second)]
-    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(hinted[1]))  # the hint input did learn
+    _same_without_hints_not_with_one(first.generator, second.generator, tiny.model.hist_bins)
 
     bad = config_lib.override(tiny, base + ["train.train_only=no_such/kernel"])
     with pytest.raises(ExemplarError, match="no_such/kernel"):
@@ -136,20 +144,12 @@ def test_hint_branch_trained_alone_from_a_model_folder_leaves_outputs_without_hi
             np.testing.assert_array_equal(variable.numpy(), before[variable.path], err_msg=variable.path)
     assert np.abs(second.generator.get_layer("hint_branch").out.kernel.numpy()).max() > 0  # it learned
 
-    inputs = _with_hints(color_net_inputs(64, 64, 64, 64, hist_bins=tiny.model.hist_bins))  # no hint
-    without = [first.generator(inputs), second.generator(inputs)]
-    for key in without[0]:
-        np.testing.assert_array_equal(np.asarray(without[0][key]), np.asarray(without[1][key]), err_msg=key)
-    ab4, mask4 = np.zeros((1, 16, 16, 2), np.float32), np.zeros((1, 16, 16, 1), np.float32)
-    ab4[0, 5, 5], mask4[0, 5, 5] = (0.4, -0.3), 1.0
-    hinted = [net.generator(_with_hints(inputs, ab4, mask4))["prior_logits"] for net in (first, second)]
-    assert not np.array_equal(np.asarray(hinted[0]), np.asarray(hinted[1]))
+    hinted_inputs, hinted = _same_without_hints_not_with_one(first.generator, second.generator, tiny.model.hist_bins)
 
     save_color_net(second.generator, tmp_path / "branched")  # ships and loads like any model
     loaded, _ = load_color_net(tmp_path / "branched")
     assert loaded.hint_branch is True
-    np.testing.assert_array_equal(np.asarray(loaded(_with_hints(inputs, ab4, mask4))["prior_logits"]),
-                                  np.asarray(hinted[1]))
+    np.testing.assert_array_equal(np.asarray(loaded(hinted_inputs)["prior_logits"]), hinted)
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip")
     with pytest.raises(ExemplarError, match="broken.npz"):
