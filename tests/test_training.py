@@ -546,4 +546,3 @@ def test_cpu_runtime_defaults_are_set_before_tensorflow_only(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert cpu_runtime.configure() == ["TF_CPU_ALLOCATOR_USE_BFC"]
     assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true" and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
-

@@ -402,24 +402,9 @@ def _load_init_weights(model, path):
 
 
 def _load_npz_by_path(color_net, path):
-    import zipfile
+    from exemplar.model.color_net_weights import assign_npz
 
-    import numpy as np
-
-    try:
-        with np.load(path) as arrays:
-            values = {name: arrays[name] for name in arrays.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ExemplarError(f"{path}: cannot read the weights ({error})") from error
-    fresh = []
-    for variable in color_net.weights:
-        value = values.get(variable.path)
-        if value is None:
-            fresh.append(variable.path)
-        elif tuple(value.shape) != tuple(variable.shape):
-            raise ExemplarError(f"{path}: {variable.path} has shape {value.shape}, the model needs {variable.shape}")
-        else:
-            variable.assign(value)
+    fresh = assign_npz(color_net, path, missing_ok=True)
     if len(fresh) == len(color_net.weights):
         raise ExemplarError(f"{path}: no weights of this model in the file")
     if fresh:

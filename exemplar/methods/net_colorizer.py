@@ -302,12 +302,10 @@ def hint_maps(hints, l4, l_full):
     unique = list(dict.fromkeys(cells))  # one seed per cell, with the colour the cell kept
     colours = [hint_ab[r, c] * AB_SCALE for r, c in unique]
     if unique and HINT_PATCH > 1:  # each click as a patch; where patches overlap, the mean of their colours
-        grown = cv2.dilate(hint_mask[..., 0], np.ones((HINT_PATCH, HINT_PATCH), np.uint8))  # (h4, w4) in {0, 1}
-        box = lambda x: cv2.boxFilter(x, -1, (HINT_PATCH, HINT_PATCH), normalize=False,  # noqa: E731
-                                      borderType=cv2.BORDER_CONSTANT)
-        count = box(hint_mask[..., 0])
-        patch_ab = np.dstack([box(hint_ab[..., i] * hint_mask[..., 0]) for i in range(2)]) / np.maximum(count, 1.0)[..., None]
-        hint_ab, hint_mask = (patch_ab * grown[..., None]).astype(np.float32), grown[..., None].astype(np.float32)
+        sums = cv2.boxFilter(np.dstack([hint_ab * hint_mask, hint_mask]), -1, (HINT_PATCH, HINT_PATCH),
+                             normalize=False, borderType=cv2.BORDER_CONSTANT)  # (h4, w4, 3): summed ab, hint count
+        hint_mask = (sums[..., 2:] > 0).astype(np.float32)
+        hint_ab = (sums[..., :2] / np.maximum(sums[..., 2:], 1.0) * hint_mask).astype(np.float32)
     region, colour = spread_hints(l4, l_full, unique, colours)
     if unique:  # as the output's composition would: chroma reduced where sRGB cannot show it at the cell's L
         colour = fit_ab_in_gamut(l4, colour)  # done here on (h4, w4), else on every full-size pixel it reaches

@@ -48,6 +48,17 @@ def load_color_net(folder, name="default"):
     except (ValueError, KeyError, TypeError) as error:
         raise ExemplarError(f"{meta_path}: not a model description of this version ({error})") from error
     color_net = ColorNet(**args)
+    assign_npz(color_net, weights_path)
+    return color_net, meta.get("info", {})
+
+
+def assign_npz(color_net, weights_path, missing_ok=False):
+    """Set ``color_net``'s variables from the arrays of ``weights_path`` (a .npz keyed by variable path).
+
+    missing_ok: variables the file lacks keep their values (fine-tuning a shipped model with a new
+    layer); otherwise they are an error. Returns the paths of the variables left as they were. Raises
+    ExemplarError naming the file when it cannot be read or an array does not fit its variable.
+    """
     variables = {v.path: v for v in color_net.weights}
     # A truncated or overwritten .npz fails on opening (not a zip) or only when an array is read
     # (bad zip member, zlib error): both are the file's fault and are named as such.
@@ -55,13 +66,15 @@ def load_color_net(folder, name="default"):
     try:
         with np.load(weights_path) as arrays:
             missing = sorted(set(variables) - set(arrays.files))
-            if missing:
+            if missing and not missing_ok:
                 raise ExemplarError(f"{weights_path}: no weights for {len(missing)} variables, e.g. {missing[0]}")
             for path, variable in variables.items():
+                if path not in arrays.files:
+                    continue
                 value = arrays[path]
                 if tuple(value.shape) != tuple(variable.shape):
                     raise ExemplarError(f"{weights_path}: {path} has shape {value.shape}, model needs {variable.shape}")
                 variable.assign(value)
     except unreadable as error:
         raise ExemplarError(f"{weights_path}: cannot read the weights ({error})") from error
-    return color_net, meta.get("info", {})
+    return missing
