@@ -61,6 +61,21 @@ def test_compose_keeps_luminance_even_out_of_gamut():
     assert np.abs(color.rgb_to_lab(color.lab_to_rgb(np.dstack([l, ab])))[..., 0] - l).max() > 2
 
 
+def test_out_of_gamut_chroma_is_lowered_to_the_gamut_edge_not_below():
+    rng = np.random.default_rng(4)
+    l = rng.uniform(3, 97, (80, 50)).astype(np.float32)
+    ab = rng.uniform(-127, 127, (80, 50, 2)).astype(np.float32)
+    outside = np.any((color.lab_to_linear_rgb(np.dstack([l, ab])) < 0) | (color.lab_to_linear_rgb(np.dstack([l, ab])) > 1), -1)
+    fitted = color.fit_ab_in_gamut(l, ab)
+    linear = color.lab_to_linear_rgb(np.dstack([l, fitted]))
+    assert linear.min() > -1e-3 and linear.max() < 1 + 1e-3  # every colour shown as it is
+    np.testing.assert_array_equal(fitted[~outside], ab[~outside])  # colours inside are left alone
+    hue_kept = np.sum(fitted * ab, -1) / (np.linalg.norm(fitted, axis=-1) * np.linalg.norm(ab, axis=-1) + 1e-6)
+    assert hue_kept[outside].min() > 0.999  # only chroma is lowered, the hue stays
+    more = color.lab_to_linear_rgb(np.dstack([l, fitted * 1.03]))[outside]
+    assert np.mean(np.any((more < 0) | (more > 1), -1)) > 0.97  # and no further than needed: 3% more is outside
+
+
 def test_compose_leaves_in_gamut_colours_alone(random_rgb):
     lab = color.rgb_to_lab(random_rgb)
     np.testing.assert_allclose(color.lab_to_rgb_keep_l(lab[..., 0], lab[..., 1:]), random_rgb, atol=2e-4)

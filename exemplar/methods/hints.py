@@ -118,7 +118,12 @@ def check_hints(hints):
 
 def resolve(hints, width, height):
     """[Hint] on an image of width x height -> [(x, y, (a, b))]: fractions in [0, 1) and Lab ab."""
-    return [(*hint.position(width, height), hint.ab()) for hint in hints]
+    if not hints:
+        return []
+    from exemplar.core.color import rgb_to_lab
+
+    abs_ = rgb_to_lab(np.float32([hint.rgb for hint in hints])[None] / 255.0)[0, :, 1:]  # (K, 2): one conversion for all
+    return [(*hint.position(width, height), tuple(float(v) for v in ab)) for hint, ab in zip(hints, abs_)]
 
 
 def paint_spots(ab, l, resolved, radius=0.015, tolerance=6.0, close=SPOT_CLOSE):
@@ -133,17 +138,20 @@ def paint_spots(ab, l, resolved, radius=0.015, tolerance=6.0, close=SPOT_CLOSE):
     """
     height, width = l.shape
     r = max(2.0, radius * min(height, width))
+    reach = int(2 * r)
+    offsets = np.arange(-reach, reach + 1, dtype=np.float32) ** 2
+    disc = np.exp(-(offsets[:, None] + offsets[None, :]) / r**2)  # (2 reach + 1,) * 2: exp(-(d/r)^2) around a point
     for x, y, hint_ab in resolved:
         col, row = min(int(x * width), width - 1), min(int(y * height), height - 1)
-        if np.hypot(*(ab[row, col] - np.float32(hint_ab))) <= close:
+        hint_ab = np.float32(hint_ab)
+        if np.hypot(*(ab[row, col] - hint_ab)) <= close:
             continue
-        top, bottom = max(row - int(2 * r), 0), min(row + int(2 * r) + 1, height)
-        left, right = max(col - int(2 * r), 0), min(col + int(2 * r) + 1, width)
-        yy, xx = np.mgrid[top:bottom, left:right]
-        near = np.exp(-((yy - row) ** 2 + (xx - col) ** 2) / r**2)
+        top, bottom = max(row - reach, 0), min(row + reach + 1, height)
+        left, right = max(col - reach, 0), min(col + reach + 1, width)
+        near = disc[top - row + reach : bottom - row + reach, left - col + reach : right - col + reach]
         same = np.exp(-(((l[top:bottom, left:right] - l[row, col]) / tolerance) ** 2))
-        weight = (near * same)[..., None].astype(np.float32)
-        ab[top:bottom, left:right] = (1.0 - weight) * ab[top:bottom, left:right] + weight * np.float32(hint_ab)
+        weight = (near * same)[..., None]
+        ab[top:bottom, left:right] += weight * (hint_ab - ab[top:bottom, left:right])
 
 
 def _coordinate(value, text):

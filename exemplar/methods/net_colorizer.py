@@ -135,7 +135,9 @@ class NetColorizer:
             lambda: floor)  # OFF (above every cosine) skips the (1, h/4, w/4, Q) plausibility
         floor = floor * inputs["reference_mask"][:, None, None]
         if "hint_mask4" in inputs:  # where a hint speaks, the learned gate (trained with hints) decides
-            floor = floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"]))
+            # (without a reference the floor is 0 already: the hints' reach is not computed)
+            floor = tf.cond(inputs["reference_mask"][0, 0] > 0.0,
+                            lambda: floor * (1.0 - hint_reach(outputs["target8"], inputs["hint_mask4"])), lambda: floor)
         ab = decode_ab(outputs, self.bins, temperature, self.follow, reference_ab, floor,
                        self._certainty(prior, inputs, unsure_entropy), prior=prior)[0]
         return ab
