@@ -41,11 +41,6 @@ class Hint:
         fy = _fraction(self.y, height, self.text, "y")
         return fx, fy
 
-    def ab(self):
-        """The colour's CIE Lab (a, b)."""
-        from exemplar.core.color import rgb_to_lab
-
-        return tuple(float(v) for v in rgb_to_lab(np.float32(self.rgb)[None, None] / 255.0)[0, 0, 1:])
 
 
 def parse_colour(text, where):
@@ -118,12 +113,17 @@ def check_hints(hints):
 
 def resolve(hints, width, height):
     """[Hint] on an image of width x height -> [(x, y, (a, b))]: fractions in [0, 1) and Lab ab."""
+    return [(*hint.position(width, height), ab) for hint, ab in zip(hints, colours_ab(hints))]
+
+
+def colours_ab(hints):
+    """[Hint] -> [(a, b)]: each hint's colour in CIE Lab, converted together (one call, not one per hint)."""
     if not hints:
         return []
     from exemplar.core.color import rgb_to_lab
 
-    abs_ = rgb_to_lab(np.float32([hint.rgb for hint in hints])[None] / 255.0)[0, :, 1:]  # (K, 2): one conversion for all
-    return [(*hint.position(width, height), tuple(float(v) for v in ab)) for hint, ab in zip(hints, abs_)]
+    lab = rgb_to_lab(np.float32([hint.rgb for hint in hints])[None] / 255.0)[0]  # (K, 3)
+    return [(float(a), float(b)) for a, b in lab[:, 1:]]
 
 
 def paint_spots(ab, l, resolved, radius=0.015, tolerance=6.0, close=SPOT_CLOSE):

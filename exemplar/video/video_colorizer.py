@@ -39,7 +39,7 @@ import numpy as np
 from exemplar.core.color import fit_ab_in_gamut, rgb_to_l_fast, rgb_to_lab
 from exemplar.pipeline.colorizer import colour_sources
 from exemplar.core.errors import ExemplarError, ExemplarWarning, ImageError
-from exemplar.methods.hints import check_hints
+from exemplar.methods.hints import check_hints, colours_ab
 from exemplar.core.image_io import rgb_to_uint
 from exemplar.video import MAX_KEYFRAME_INTERVAL
 from exemplar.video.flow_propagation import FlowPropagator
@@ -135,7 +135,7 @@ class VideoColorizer:
         detector = ShotDetector() if given_cuts is None else None  # fed every frame, skipped ones too
         cut_set = set(given_cuts or ())
 
-        hint_abs = [hint.ab() for hint in hints]
+        hint_abs = colours_ab(hints)
 
         def spots(points, shape):
             """Tracked points (x, y pixels at the working size, None where lost) -> resolved hints [(x, y, (a, b))]."""
