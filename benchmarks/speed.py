@@ -8,12 +8,14 @@ that graph tracing is not timed, then:
   with no hint and with 10 hints (fixed points and colours), the median of ``--runs`` runs each,
   alternated so that the shared machine's load falls on both alike; issue 19 allows +10%. The
   process's CPU time (user + system) is printed too: on a loaded machine it is the steadier figure.
+  101 runs by default: the difference is a few milliseconds of 55, and with 41 runs the same code gave
+  anything from +6% to +14% wall on an idle 2-core VM (docs/hints.md#latency).
 Targets and reference are written as JPEG files first and passed by path, so the timings cover
 what ``exemplar colorize`` does: decoding, colorizing, composing the full-size output (not
 writing it). Peak memory: run one case alone under ``/usr/bin/time -v`` (maximum resident set):
 
     python benchmarks/speed.py [--only small|big] [--method match] [--size 256] [--runs 5]
-    python benchmarks/speed.py --only hints --method net --weights MODEL_DIR [--runs 9]
+    python benchmarks/speed.py --only hints --method net --weights MODEL_DIR [--runs 101]
     /usr/bin/time -v python benchmarks/speed.py --only big
 
 The photos are cut from ../shared/data/val/bsds (``--data`` to change the data root, ``--image``
@@ -94,12 +96,15 @@ def main():
     parser.add_argument("--method", default="match", help="colorizer method (default match)")
     parser.add_argument("--weights", default=None, help="net's model folder (default: the shipped model)")
     parser.add_argument("--size", type=int, default=256, help="colorizer working resolution (default 256)")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs of the small pair (default 5)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="timed runs of the small pair (default 5; with --only hints, 101 of each)")
     parser.add_argument("--big-runs", type=int, default=1, help="timed runs of the big target (default 1)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed small runs first (default 1)")
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
     parser.add_argument("--image", type=pathlib.Path, default=None, help="photo to cut the test images from")
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = 101 if args.only == "hints" else 5
 
     photo = source_photo(args.image, args.data)
     with tempfile.TemporaryDirectory(prefix="exemplar-speed-") as tmp:
