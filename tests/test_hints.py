@@ -234,7 +234,7 @@ def test_hint_maps_put_each_hint_in_a_patch_around_its_cell_and_its_region_stops
     l4[:, 12:] = 90.0  # an edge between columns 11 and 12
     l_full = np.kron(l4, np.ones((4, 4), np.float32))  # the working size, whose outline is sharp
     hints = [(0.0, 0.0, (22.0, -11.0)), (0.99, 0.5, (0.0, 55.0))]
-    ab, mask, region, colour = hint_maps(hints, l4, l_full)
+    ab, mask, region, colour, anchor = hint_maps(hints, l4, l_full)
     # the network's input: 3 x 3 cells around each hinted cell (2 x 2 in the corner, 3 x 2 at the right side)
     assert mask.sum() == 4 + 6 and mask[:2, :2].min() == 1 and mask[3:6, 14:].min() == 1
     np.testing.assert_allclose(ab[:2, :2].reshape(-1, 2), [[0.2, -0.1]] * 4, atol=1e-6)
@@ -253,6 +253,21 @@ def test_hint_maps_put_each_hint_in_a_patch_around_its_cell_and_its_region_stops
     assert colour[0, 12, 0] == 0.0 and 30.0 < colour[0, 12, 1] < 55.0
     alone = hint_maps(hints[1:], l4, l_full)[2]
     assert alone[:, :12].max() < 1e-3  # with one hint, the other side of the edge is not reached
+    # each cell's anchor is its own side's hinted cell (flat index row * 16 + col)
+    assert (anchor[:, :12] == 0).all() and (anchor[:, 12:] == 4 * 16 + 15).all()
+
+
+def test_the_spread_is_withheld_where_the_network_paints_unlike_the_click():
+    from exemplar.methods.hint_spread import AGREE_FLOOR, network_agreement
+
+    clicked = np.zeros((2, 3, 2), np.float32) + [55.0, 30.0]  # a crimson click, as the network painted it
+    ab_net = np.float32([[[55, 30], [45, 24], [2, -3]], [[-10, -40], [55, 30], [-120, 60]]])
+    agree = network_agreement(ab_net, clicked)
+    assert agree.shape == (2, 3, 1)
+    assert agree[0, 0, 0] == 1.0 and agree[1, 1, 0] == 1.0  # painted as the click: the whole spread
+    assert 0.9 < agree[0, 1, 0] < 1.0  # 12 ab units off: nearly all of it
+    assert agree[0, 2, 0] < 0.4 and agree[1, 0, 0] < 0.3  # the grey stairs behind the jacket, a blue coat: little
+    assert agree[1, 2, 0] >= AGREE_FLOOR and agree.min() >= AGREE_FLOOR  # never less than the floor
 
 
 def test_a_hint_fades_over_a_soft_edge_to_another_l():
@@ -262,7 +277,7 @@ def test_a_hint_fades_over_a_soft_edge_to_another_l():
 
     l4 = np.tile(np.interp(np.arange(32), [0, 12, 20, 31], [60.0, 60.0, 20.0, 20.0]).astype(np.float32), (32, 1))
     l_full = cv2.resize(l4, (128, 128), interpolation=cv2.INTER_LINEAR)
-    region, colour = spread_hints(l4, l_full, [(4, 2)], [(30.0, -20.0)])
+    region, colour, _ = spread_hints(l4, l_full, [(4, 2)], [(30.0, -20.0)])
     assert region[4, 2, 0] == 1.0 and region[:12, :12].min() > 0.9  # its own side, L 60
     distance, _ = geodesic_nearest(l4, [(4, 2)], SPAN_COST / 32, outlines=outline_costs(l_full))
     by_path = np.exp(-((distance / REACH) ** 2))

@@ -31,7 +31,7 @@ from exemplar.core.color import AB_SCALE, fit_ab_in_gamut, normalize_l
 from exemplar.model.color_net_weights import load_color_net
 from exemplar.core.guided_filter import guided_upsample
 from exemplar.methods import follow_gate
-from exemplar.methods.hint_spread import spread_hints
+from exemplar.methods.hint_spread import network_agreement, spread_hints
 from exemplar.methods.match_colorizer import encoder_input, resize_to_stride
 
 STRIDE = 32  # the network's inputs are multiples of the encoder's largest stride
@@ -199,7 +199,8 @@ class NetColorizer:
         l4 = cv2.resize(target, quarter, interpolation=cv2.INTER_AREA)  # (h32/4, w32/4) L
         inputs = self._features(target, "target", ("s4", "s8", "s16", "s32"))
         inputs["target_l4"] = normalize_l(l4)[None, ..., None]
-        hint_ab4, hint_mask4, region, hint_colour = hint_maps(hints, l4, target)  # (h32/4, w32/4, 2) ab/110, (.., 1) x2, (.., 2) ab
+        # (h32/4, w32/4, 2) ab/110, (.., 1) in {0, 1}, (.., 1) in [0, 1], (.., 2) ab, (h32/4, w32/4) flat cell index
+        hint_ab4, hint_mask4, region, hint_colour, anchor = hint_maps(hints, l4, target)
         if self.net.hints:
             inputs["hint_ab4"], inputs["hint_mask4"] = hint_ab4[None], hint_mask4[None]
         elif hints:
@@ -212,6 +213,8 @@ class NetColorizer:
         if palette is None:
             bands = [np.float32(band) for band in (self.unsure_entropy, self.follow_confidence, self.follow_weak)]
             ab4 = np.asarray(self._decode(inputs, np.float32(temperature), *bands))  # (h32/4, w32/4, 2) ab
+            if hints:  # the spread goes where the network, given the hints, paints as it paints the click
+                region = region * np.maximum(network_agreement(ab4, ab4.reshape(-1, 2)[anchor]), hint_mask4)
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
             # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
             return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
@@ -290,7 +293,8 @@ def hint_maps(hints, l4, l_full):
     later hint in a cell wins that cell, overlapping patches take the mean of their hints' colours);
     region (h4, w4, 1) in [0, 1] and colour (h4, w4, 2) ab: how far each cell takes a hint's colour
     outright, and which (exemplar.methods.hint_spread: over the object, stopping at its outline), its chroma
-    reduced where sRGB cannot show it at the cell's L.
+    reduced where sRGB cannot show it at the cell's L; anchor (h4, w4) int: the flat index of each cell's nearest
+    hinted cell (for exemplar.methods.hint_spread.network_agreement).
     """
     h4, w4 = l4.shape
     hint_ab = np.zeros((h4, w4, 2), np.float32)
@@ -308,10 +312,10 @@ def hint_maps(hints, l4, l_full):
                              normalize=False, borderType=cv2.BORDER_CONSTANT)  # (h4, w4, 3): summed ab, hint count
         hint_mask = (sums[..., 2:] > 0).astype(np.float32)
         hint_ab = (sums[..., :2] / np.maximum(sums[..., 2:], 1.0) * hint_mask).astype(np.float32)
-    region, colour = spread_hints(l4, l_full, unique, colours)
+    region, colour, anchor = spread_hints(l4, l_full, unique, colours)
     if unique:  # as the output's composition would: chroma reduced where sRGB cannot show it at the cell's L
         colour = fit_ab_in_gamut(l4, colour)  # done here on (h4, w4), else on every full-size pixel it reaches
-    return hint_ab, hint_mask, region, colour
+    return hint_ab, hint_mask, region, colour, anchor
 
 
 def hint_reach(target8, hint_mask4):
