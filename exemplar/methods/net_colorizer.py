@@ -228,6 +228,9 @@ class NetColorizer:
                             own_prior=own_prior)
         if not hints:
             return ab
+        # The network's own colours given the hints (its automatic prior, decoded) tell the click's object, as above.
+        own = np.asarray(self.bins.annealed_mean(own_prior, temperature))  # (h32/4, w32/4, 2) ab
+        region = region * np.maximum(network_agreement(own, own.reshape(-1, 2)[anchor]), hint_mask4)
         # The palette's colours, except around the hints: the user's colour there, along L's edges.
         weight = np.clip(guided_upsample(l4 / 100.0, region, full_l, radius=1, eps=1e-3), 0.0, 1.0)  # (h, w, 1)
         colour = guided_upsample(l4 / 100.0, region * hint_colour, full_l, radius=1, eps=1e-3)  # weight x hint ab
