@@ -260,9 +260,9 @@ def test_hint_maps_put_each_hint_in_a_patch_around_its_cell_and_its_region_stops
 def test_the_spread_is_withheld_where_the_network_paints_unlike_the_click():
     from exemplar.methods.hint_spread import AGREE_FLOOR, network_agreement
 
-    clicked = np.zeros((2, 3, 2), np.float32) + [55.0, 30.0]  # a crimson click, as the network painted it
+    # the click at cell (0, 0), crimson as the network painted it; every cell's nearest click
     ab_net = np.float32([[[55, 30], [45, 24], [2, -3]], [[-10, -40], [55, 30], [-120, 60]]])
-    agree = network_agreement(ab_net, clicked)
+    agree = network_agreement(ab_net, np.zeros((2, 3), np.intp))
     assert agree.shape == (2, 3, 1)
     assert agree[0, 0, 0] == 1.0 and agree[1, 1, 0] == 1.0  # painted as the click: the whole spread
     assert 0.9 < agree[0, 1, 0] < 1.0  # 12 ab units off: nearly all of it

@@ -169,10 +169,10 @@ def spread_hints(l4, l_full, cells, colours, reach=REACH, range_l=RANGE_L):
     return region, colour, (rows * width + cols)[nearest]
 
 
-def network_agreement(ab_net, clicked, scale=AGREE_AB, floor=AGREE_FLOOR):
-    """(h, w, 2) the network's ab given the hints; (h, w, 2) its ab at each cell's nearest hinted cell (the click as
-    the network painted it, ``ab_net.reshape(-1, 2)[anchor]``) -> (h, w, 1) in [floor, 1]: how far a cell takes
-    the spread, by how alike the network paints it and the clicked cell.
+def network_agreement(ab_net, anchor, scale=AGREE_AB, floor=AGREE_FLOOR):
+    """(h, w, 2) the network's ab given the hints, (h, w) each cell's nearest hinted cell (flat index, as
+    :func:`spread_hints` gives it) -> (h, w, 1) in [floor, 1]: how far a cell takes the spread, by how alike
+    the network paints it and that clicked cell.
 
     The geodesic spread knows luminance, not objects: a crimson click on a black jacket reached the dark stair
     risers and, through the range term's tail, the pavement behind (10 ab units of pink over the stairs). The
@@ -182,5 +182,7 @@ def network_agreement(ab_net, clicked, scale=AGREE_AB, floor=AGREE_FLOOR):
     With 10 random hints of the truth's colour: 48 + 48 train photos, people +1.58 -> +1.71 dB over no hint (two
     seeds), bsds +3.08 -> +3.10; the whole val sets, people +1.88 -> +1.90, bsds +3.44 -> +3.32 (docs/hints.md).
     """
-    distance = np.linalg.norm(np.asarray(ab_net, np.float32) - clicked, axis=-1, keepdims=True)
+    ab_net = np.asarray(ab_net, np.float32)
+    clicked = ab_net.reshape(-1, 2)[anchor]  # (h, w, 2): the click as the network painted it
+    distance = np.linalg.norm(ab_net - clicked, axis=-1, keepdims=True)
     return floor + (1.0 - floor) * np.exp(-((distance / scale) ** 2))

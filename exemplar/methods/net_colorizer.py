@@ -214,7 +214,7 @@ class NetColorizer:
             bands = [np.float32(band) for band in (self.unsure_entropy, self.follow_confidence, self.follow_weak)]
             ab4 = np.asarray(self._decode(inputs, np.float32(temperature), *bands))  # (h32/4, w32/4, 2) ab
             if hints:  # the spread goes where the network, given the hints, paints as it paints the click
-                region = region * np.maximum(network_agreement(ab4, ab4.reshape(-1, 2)[anchor]), hint_mask4)
+                region = region * np.maximum(network_agreement(ab4, anchor), hint_mask4)
             ab4 = (1.0 - region) * ab4 + region * hint_colour  # a hinted spot is the hint's colour
             # Edge-aware upsampling from 1/4: colour follows the target's own luminance edges.
             return guided_upsample(l4 / 100.0, ab4, full_l, radius=1, eps=1e-3)
@@ -230,7 +230,7 @@ class NetColorizer:
             return ab
         # The network's own colours given the hints (its automatic prior, decoded) tell the click's object, as above.
         own = np.asarray(self.bins.annealed_mean(own_prior, temperature))  # (h32/4, w32/4, 2) ab
-        region = region * np.maximum(network_agreement(own, own.reshape(-1, 2)[anchor]), hint_mask4)
+        region = region * np.maximum(network_agreement(own, anchor), hint_mask4)
         # The palette's colours, except around the hints: the user's colour there, along L's edges.
         weight = np.clip(guided_upsample(l4 / 100.0, region, full_l, radius=1, eps=1e-3), 0.0, 1.0)  # (h, w, 1)
         colour = guided_upsample(l4 / 100.0, region * hint_colour, full_l, radius=1, eps=1e-3)  # weight x hint ab
