@@ -3,6 +3,8 @@
 Everything is generated on the fly (no real photos in the repo or in tests).
 """
 
+import importlib.util
+import pathlib
 import struct
 import zlib
 
@@ -124,3 +126,17 @@ def one_encoder():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("exemplar.model.encoder.EfficientNetLite0", lambda **kwargs: encoder)
         yield encoder
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """-> a function NAME -> benchmarks/NAME.py as a module (the benchmarks are scripts, not a package)."""
+
+    def load(name):
+        path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,19 +1,12 @@
 """benchmarks/deliberate_hints.py: the object a click recolours, and its recolouring."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
 
 @pytest.fixture(scope="module")
-def deliberate():
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "deliberate_hints.py"
-    spec = importlib.util.spec_from_file_location("deliberate_hints_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def deliberate(load_benchmark):
+    return load_benchmark("deliberate_hints")
 
 
 def _photo():

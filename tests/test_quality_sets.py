@@ -1,8 +1,5 @@
 """benchmarks/quality.py's val sets: auto and same-kind per folder, random references, set names."""
 
-import importlib.util
-import pathlib
-
 import cv2
 import numpy as np
 import pytest
@@ -12,12 +9,8 @@ FOLDERS = ("bsds", "scenes", "people", "faces", "animals", "food", "houses", "ve
 
 
 @pytest.fixture(scope="module")
-def quality():
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
-    spec = importlib.util.spec_from_file_location("quality_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def quality(load_benchmark):
+    return load_benchmark("quality")
 
 
 def _stripes(rng):
