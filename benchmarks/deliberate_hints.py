@@ -124,6 +124,9 @@ def main():
     lines = []
     for folder in [s.strip() for s in args.sets.split(",") if s.strip()]:
         rows = measure(colorizer, spread(folder_photos(args.data, folder), args.limit), args.turn, args.chroma, args.seed)
+        if not rows:
+            lines.append([folder, "0", "no object found in any photo", "", ""])
+            continue
         mean = {key: float(np.mean([r[key] for r in rows])) for key in rows[0] if key != "photo"}
         lines.append([folder, str(len(rows)), f"{mean['object_before']:.1f} / {mean['object_after']:.1f}",
                       f"{mean['leak']:.2f} / {mean['leak90']:.2f}", f"{mean['psnr_before']:.2f} / {mean['psnr_after']:.2f}"])
