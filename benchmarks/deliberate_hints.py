@@ -28,6 +28,9 @@ import numpy as np
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # hints.py's simulated click, quality.py's val folders
+
+from hints import click_colour  # noqa: E402  (after the path)
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 FILL_L, FILL_AB = 12.0, 8.0  # flood-fill tolerance from the seed point: L units, ab units
@@ -82,7 +85,7 @@ def measure(colorizer, photos, turn, min_chroma, seed):
         wanted = np.clip(lab_to_rgb(recolour(lab, region, point, turn, min_chroma)[0]), 0.0, 1.0)  # sRGB shows it
         wanted_lab = rgb_to_lab(wanted)
         x, y = point
-        click = (x, y, tuple(int(v) for v in np.round(wanted[y - 1 : y + 2, x - 1 : x + 2].mean((0, 1)) * 255)))
+        click = (x, y, click_colour(wanted, x, y))
         grey = l_to_grey_rgb(rgb_to_l(truth))
         plain = np.clip(colorizer.colorize(grey), 0.0, 1.0)
         clicked = np.clip(colorizer.colorize(grey, hints=[click]), 0.0, 1.0)
@@ -113,7 +116,6 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the points (default 0)")
     parser.add_argument("--markdown", action="store_true", help="print the table in markdown")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
     from exemplar.evaluation.protocols import spread
     from exemplar.pipeline.colorizer import Colorizer

@@ -40,8 +40,12 @@ def truth_hints(truth, count, seed):
     rng = np.random.default_rng(seed)
     points = np.stack([rng.integers(1, width - 1, max(COUNTS + SHEET_COUNTS)),
                        rng.integers(1, height - 1, max(COUNTS + SHEET_COUNTS))], axis=1)[:count]
-    return [(int(x), int(y), tuple(int(v) for v in np.round(truth[y - 1 : y + 2, x - 1 : x + 2].mean((0, 1)) * 255)))
-            for x, y in points]
+    return [(int(x), int(y), click_colour(truth, x, y)) for x, y in points]
+
+
+def click_colour(rgb, x, y):
+    """The colour a simulated user clicks at pixel (x, y) of (H, W, 3) sRGB in [0, 1]: the 3x3 mean there, 0..255."""
+    return tuple(int(v) for v in np.round(rgb[y - 1 : y + 2, x - 1 : x + 2].mean((0, 1)) * 255))
 
 
 def photo_sets(data, sets, modes):

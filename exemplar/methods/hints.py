@@ -42,7 +42,6 @@ class Hint:
         return fx, fy
 
 
-
 def parse_colour(text, where):
     """A hex code or CSS colour name -> (r, g, b) ints; ExemplarError naming ``where`` otherwise."""
     from PIL import ImageColor
