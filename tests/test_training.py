@@ -463,10 +463,14 @@ def test_command_help_and_bad_override(tmp_path):
     options = ["--preset", "--data", "--run-dir", "--epochs", "--steps-per-epoch", "--batch-size", "--set"]
     for option in options + ["--places365-data-dir", "--cache", "--classes", "--limit"]:
         assert option in result.output
+    preset_option = next(p for p in train_command.params if p.name == "preset")
+    assert list(preset_option.type.choices) == list(config_lib.PRESETS)  # every preset reachable from the CLI
     result = runner.invoke(train_command, ["--preset", "tiny", "--run-dir", str(tmp_path / "r"), "--set", "optim.speed=2"])
     assert result.exit_code != 0 and "no field 'speed'" in result.output
     result = runner.invoke(train_command, ["--preset", "tiny", "--run-dir", str(tmp_path / "r")])
     assert result.exit_code != 0 and "--data" in result.output  # no data given
+    result = runner.invoke(train_command, ["--preset", "gpu", "--run-dir", str(tmp_path / "g")])
+    assert result.exit_code != 0 and "--data" in result.output  # the preset is accepted; only the data is missing
 
 
 def test_command_trains_from_a_feature_cache(tmp_path, write_class_photos):
