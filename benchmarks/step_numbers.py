@@ -11,6 +11,11 @@ the environment win), so a comparison isolates the code; compare runtimes by set
     python benchmarks/step_numbers.py save NEW.npz --cache DIR --init-weights W.weights.h5
     python benchmarks/step_numbers.py compare OLD.npz NEW.npz
 
+``--set key=value`` (repeatable) overrides the preset as ``exemplar train --set`` does, e.g. ``model.width=96``
+for a width-96 checkpoint, or ``train.mixed_precision=true`` with ``train.precision=mixed_bfloat16`` to measure
+what bfloat16 compute changes against float32 (the policy is set as ``exemplar train`` sets it; arrays are saved
+as float32).
+
 compare prints how many arrays are bitwise equal and the largest relative L2 differences.
 """
 
@@ -39,7 +44,11 @@ def save(args):
     from training import config as config_lib
     from training import run
 
-    config = config_lib.override(config_lib.preset(args.preset), ["data.source=folder", f"data.cache_dir={args.cache}"])
+    config = config_lib.override(
+        config_lib.preset(args.preset), ["data.source=folder", f"data.cache_dir={args.cache}"] + list(args.set)
+    )
+    if config.train.mixed_precision:
+        keras.mixed_precision.set_global_policy(config.train.precision)
     keras.utils.set_random_seed(0)
     model = run.compile_model(run.build_model(config, len(FeatureCache(args.cache).class_names)), config)
     if args.init_weights:
@@ -69,10 +78,11 @@ def save(args):
         return outputs, values, d_loss, g_tape.gradient(values["total"], g_variables), d_tape.gradient(d_loss, d_variables)
 
     outputs, values, d_loss, g_grads, d_grads = step(batch, inputs)
-    out = {f"out_{k}": v.numpy() for k, v in outputs.items()}
-    out.update({f"loss_{k}": v.numpy() for k, v in values.items()}, loss_d=d_loss.numpy())
-    out.update({f"gradG_{v.path}": g.numpy() for v, g in zip(g_variables, g_grads)})
-    out.update({f"gradD_{v.path}": g.numpy() for v, g in zip(d_variables, d_grads)})
+    as_f32 = lambda t: np.asarray(tf.cast(t, tf.float32))  # noqa: E731 (bfloat16 compute saved comparably)
+    out = {f"out_{k}": as_f32(v) for k, v in outputs.items()}
+    out.update({f"loss_{k}": as_f32(v) for k, v in values.items()}, loss_d=as_f32(d_loss))
+    out.update({f"gradG_{v.path}": as_f32(g) for v, g in zip(g_variables, g_grads)})
+    out.update({f"gradD_{v.path}": as_f32(g) for v, g in zip(d_variables, d_grads)})
     out["variable_counts"] = np.array([len(model.variables), len(g_variables), len(d_variables)])
     assert run.__file__.startswith(str(pathlib.Path(args.code).resolve())), run.__file__
     np.savez(args.out, **out)
@@ -105,6 +115,7 @@ def main():
     s.add_argument("--preset", default="cpu")
     s.add_argument("--code", default=str(REPO_ROOT), help="checkout to import (default: this one)")
     s.add_argument("--batch-file", default="step_numbers_batch.npz", help="fixed batch and head inputs (made once)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     c = sub.add_parser("compare", help="compare two saved files")
     c.add_argument("first")
     c.add_argument("second")

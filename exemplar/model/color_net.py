@@ -171,7 +171,11 @@ class ColorNet(keras.Model):
 
         target8 = matching_features(inputs["target_s8"], inputs["target_s16"], inputs["target_s32"], "target")
         reference8 = matching_features(inputs["reference_s8"], inputs["reference_s16"], inputs["reference_s32"], "reference")
-        warped, sims = Correspondence(temperature, top_k, constant_channels=q, name="assign8")(target8, reference8, values)
+        # float32 under any policy: with bfloat16 compute the cosines (spacing 0.004 near 1) divided by the
+        # temperature 0.01 would move the attention logits by up to 0.4, a blur the float32 inference never sees.
+        warped, sims = Correspondence(temperature, top_k, constant_channels=q, dtype="float32", name="assign8")(
+            target8, reference8, values
+        )
         # (B, H/8, W/8, Q), rows sum to 1: data warped by fixed features (the constant channels), no
         # function of a weight. Cut here, a training step does not carry the loss's gradient back
         # through this slice of the warped values and its upsampling only to drop it (same numbers).
