@@ -36,7 +36,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="image folder (sub-folders = classes)")
     parser.add_argument("--cache", default=None, help="feature cache (python -m data_prep cache FOLDER DIR): what the cpu preset trains from")
-    parser.add_argument("--preset", default="cpu", help="training preset (tiny, cpu, places365)")
+    parser.add_argument("--preset", default="cpu", help="training preset (tiny, cpu, gpu, places365)")
     parser.add_argument("--workers", default="1,2", help="comma-separated process counts to measure, e.g. 1,2")
     parser.add_argument("--steps", type=int, default=30, help="timed training steps after the warm-up step")
     parser.add_argument("--set", dest="assignments", action="append", default=[], help="config override key=value")

@@ -64,7 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="image folder (sub-folders = classes)")
     parser.add_argument("--cache", default=None, help="feature cache (python -m data_prep cache FOLDER DIR): what the cpu preset trains from")
-    parser.add_argument("--preset", default="cpu", help="training preset (tiny, cpu, places365)")
+    parser.add_argument("--preset", default="cpu", help="training preset (tiny, cpu, gpu, places365)")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps after the warm-up step")
     parser.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
     parser.add_argument("--set", dest="assignments", action="append", default=[], help="config override key=value")

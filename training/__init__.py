@@ -1,6 +1,6 @@
 """GAN training for exemplar's colorizer (TensorFlow backend; tf.distribute for scale-out).
 
-- config: typed, frozen ExperimentConfig, presets (tiny, cpu, places365), dotted overrides
+- config: typed, frozen ExperimentConfig, presets (tiny, cpu, gpu, places365), dotted overrides
 - colorization_gan: ColorizationGAN, the keras.Model whose train_step trains both players
 - losses: the loss terms (each the mean over the local batch)
 - callbacks: the run's callback list, from nan_guard (NanGuard), generator_checkpoint
