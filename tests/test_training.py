@@ -552,3 +552,30 @@ def test_cpu_runtime_defaults_are_set_before_tensorflow_only(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert cpu_runtime.configure() == ["TF_CPU_ALLOCATOR_USE_BFC"]
     assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true" and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+def test_has_bfloat16_reads_the_cpu_flags(tmp_path):
+    from training import cpu_runtime
+
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\nbugs\t\t: amx_bf16_is_not_a_flag_here\n")
+    assert cpu_runtime.has_bfloat16(with_bf16) is True
+    assert cpu_runtime.has_bfloat16(without) is False
+    assert cpu_runtime.has_bfloat16(tmp_path / "missing") is False
+
+
+@pytest.mark.parametrize("has_bf16, extra, noted", [(True, [], True), (False, [], False),
+                                                    (True, ["--set", "train.mixed_precision=true"], False)])
+def test_train_command_notes_bfloat16_on_a_cpu_that_has_it(monkeypatch, tmp_path, has_bf16, extra, noted):
+    from training import cpu_runtime
+
+    monkeypatch.setattr(cpu_runtime, "has_bfloat16", lambda: has_bf16)
+    seen = []
+    monkeypatch.setattr(run, "train", lambda config, run_dir, verbose: seen.append(config) or (None, {}))
+    data = tmp_path / "photos"
+    data.mkdir()
+    args = ["--preset", "tiny", "--data", str(data), "--run-dir", str(tmp_path / "run")] + extra
+    result = CliRunner().invoke(train_command, args)
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and ("bfloat16 instructions" in result.output) == noted

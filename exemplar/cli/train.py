@@ -103,6 +103,12 @@ def train(
                 options.append(f"train.{key}={value}")
         config = config_lib.override(config, options + list(assignments))
         config_lib.check(config)
+        if not config.train.mixed_precision and cpu_runtime.has_bfloat16() and not _has_gpu():
+            click.echo(
+                "note: this CPU has bfloat16 instructions: --set train.mixed_precision=true --set "
+                "train.precision=mixed_bfloat16 may train faster (1.3-1.5x measured, docs/training.md)",
+                err=True,
+            )
         verbose = 1 if sys.stdout.isatty() else 2  # a progress bar for people, a line per epoch in logs
         _, history = run.train(config, run_dir, verbose=verbose)
 
@@ -112,3 +118,9 @@ def train(
     click.echo(f"generator checkpoints in {os.path.join(run_dir, 'checkpoints')}; to use the best one:")
     click.echo(f"  python -m training.export_model {run_dir} MODEL_DIR")
     click.echo("  exemplar colorize --method net --weights MODEL_DIR ...")
+
+
+def _has_gpu():
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
