@@ -47,7 +47,7 @@ def save(args):
     config = config_lib.override(
         config_lib.preset(args.preset), ["data.source=folder", f"data.cache_dir={args.cache}"] + list(args.set)
     )
-    if config.train.mixed_precision:
+    if config.train.mixed_precision:  # as exemplar train sets it (inline: --code may name a checkout without run.apply_precision)
         keras.mixed_precision.set_global_policy(config.train.precision)
     keras.utils.set_random_seed(0)
     model = run.compile_model(run.build_model(config, len(FeatureCache(args.cache).class_names)), config)

@@ -89,8 +89,7 @@ def main():
     config_lib.check(config)
     batch = config.train.batch_size
     keras.utils.set_random_seed(config.train.seed)
-    if config.train.mixed_precision:
-        keras.mixed_precision.set_global_policy(config.train.precision)
+    run.apply_precision(config)  # as exemplar train sets it
 
     start = time.perf_counter()
     train_ds, num_classes = load_training_data(config)

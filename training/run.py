@@ -272,6 +272,15 @@ def _scan_and_report(records, report_path):
     return Records(report.ok, records.class_names)
 
 
+def apply_precision(config):
+    """Set Keras' global dtype policy as ``config.train`` asks (``precision`` when ``mixed_precision``,
+    else unchanged); returns the policy that was in force, for the caller to restore."""
+    previous = keras.mixed_precision.global_policy()
+    if config.train.mixed_precision:
+        keras.mixed_precision.set_global_policy(config.train.precision)
+    return previous
+
+
 def train(config, run_dir, *, callbacks=(), verbose="auto"):
     """Train (or resume) the run in ``run_dir``; returns (ColorizationGAN, history dict of lists).
 
@@ -281,9 +290,7 @@ def train(config, run_dir, *, callbacks=(), verbose="auto"):
     run_dir = str(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     keras.utils.set_random_seed(config.train.seed)
-    previous_policy = keras.mixed_precision.global_policy()
-    if config.train.mixed_precision:
-        keras.mixed_precision.set_global_policy(config.train.precision)
+    previous_policy = apply_precision(config)
     try:
         return _train(config, run_dir, list(callbacks), verbose)
     finally:
